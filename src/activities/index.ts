@@ -1,0 +1,35 @@
+import OpenAI from 'openai';
+import type { Config } from '../config';
+import type { LiveRelay } from '../relay/live-relay';
+import { createLlmStep } from './llm-step';
+import { createRunTool } from './run-tool';
+import { ToolRegistry, builtinTools } from './tools/registry';
+
+export interface ActivityDependencies {
+  relay: LiveRelay;
+  model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'>;
+  tools?: ToolRegistry;
+  heartbeatIntervalMs?: number;
+}
+
+export function createModelClient(model: ActivityDependencies['model']): OpenAI {
+  return new OpenAI({
+    baseURL: model.baseURL,
+    // Local servers (Ollama, vLLM, the demo model) take any key; the client insists on one.
+    apiKey: model.apiKey ?? 'unused',
+    maxRetries: 0,
+    timeout: model.timeoutMs,
+  });
+}
+
+export function createActivities(dependencies: ActivityDependencies) {
+  const tools = dependencies.tools ?? new ToolRegistry(builtinTools);
+  const openai = createModelClient(dependencies.model);
+  const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
+  return {
+    llmStep: createLlmStep({ ...shared, openai }),
+    runTool: createRunTool(shared),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,160 @@
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { RunEvent } from '../shared/events';
+import { retryingId, stepStartedId, textId } from '../shared/event-id';
+import type { LlmStepInput, LlmStepResult } from '../shared/run-types';
+import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
+import { ChunkAssembler, ModelStreamError, type ChunkLike } from './chunk-assembler';
+import { startHeartbeats } from './heartbeat';
+import type { ToolRegistry } from './tools/registry';
+
+// One model call, streamed. Every text delta is published the moment it arrives; the assembled
+// message is the activity's result. The provider client never retries: Temporal does, and a
+// retried attempt first announces itself (step.retrying) so readers drop the partial text.
+
+export interface LlmStepDependencies {
+  relay: LiveRelay;
+  openai: OpenAI;
+  tools: ToolRegistry;
+  heartbeatIntervalMs?: number;
+}
+
+export const llmFailureTypes = {
+  rejected: 'ModelRequestRejected',
+  unavailable: 'ModelUnavailable',
+} as const;
+
+const refusalStatuses = new Set([400, 404, 405, 415, 422, 501]);
+
+/** True for an endpoint that says it cannot stream (or does not know stream_options). */
+function refusesStreaming(error: unknown): boolean {
+  return error instanceof APIError && refusalStatuses.has(error.status ?? 0) && /stream/i.test(error.message);
+}
+
+function toFailure(error: unknown, context: Context): Error {
+  if (context.cancellationSignal.aborted) {
+    return (context.cancellationSignal.reason as Error | undefined) ?? new CancelledFailure('cancelled');
+  }
+  if (error instanceof APIUserAbortError) return new CancelledFailure('model call aborted');
+  // An error chunk mid-stream has no HTTP status; servers such as vLLM put it in `code`.
+  const code = error instanceof APIError ? Number(error.code) : Number.NaN;
+  const status =
+    error instanceof APIError
+      ? (error.status ?? (code >= 400 && code < 600 ? code : undefined))
+      : error instanceof ModelStreamError
+        ? error.status
+        : undefined;
+  const type = error instanceof APIError ? error.type : error instanceof ModelStreamError ? error.type : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const permanent =
+    !(error instanceof APIConnectionError) &&
+    ((status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429) ||
+      type === 'invalid_request_error');
+  return ApplicationFailure.create({
+    type: permanent ? llmFailureTypes.rejected : llmFailureTypes.unavailable,
+    message: `model call failed${status ? ` (HTTP ${status})` : ''}: ${message}`,
+    nonRetryable: permanent,
+  });
+}
+
+export function createLlmStep(dependencies: LlmStepDependencies) {
+  const { relay, openai, tools } = dependencies;
+
+  return async function llmStep(input: LlmStepInput): Promise<LlmStepResult> {
+    const context = Context.current();
+    const { attempt } = context.info;
+    const { runId, step } = input;
+    const stream = relay.openStream(runId, `llm:${step}`);
+    const coordinates = (): StreamCoordinates => ({ relay: relay.address, runId, stream: `llm:${step}`, attempt, cursor: stream.cursor ?? null });
+    const stopHeartbeats = startHeartbeats(context, coordinates, dependencies.heartbeatIntervalMs);
+
+    const publish = (event: RunEvent) => stream.publish(event);
+    if (attempt === 1) publish({ id: stepStartedId(step), event: 'step.started', data: { runId, step, kind: 'llm' } });
+    else {
+      publish({
+        id: retryingId(step, attempt),
+        event: 'step.retrying',
+        data: { runId, step, attempt, reason: `attempt ${attempt - 1} failed; discard this step's partial text` },
+      });
+    }
+    let offset = 0;
+    const emitText = (delta: string) => {
+      offset += delta.length;
+      publish({ id: textId(step, attempt, offset), event: 'text.delta', data: { runId, step, attempt, delta } });
+    };
+
+    const request = {
+      model: input.model,
+      messages: input.messages as OpenAI.Chat.ChatCompletionMessageParam[],
+      ...(input.tools.length > 0 ? { tools: tools.specs(input.tools) } : {}),
+    };
+    const options = { signal: context.cancellationSignal };
+    const assembler = new ChunkAssembler();
+    let streamed = true;
+    try {
+      try {
+        const { data: chunks, response } = await openai.chat.completions
+          .create({ ...request, stream: true, stream_options: { include_usage: true } }, options)
+          .withResponse();
+        if ((response.headers.get('content-type') ?? '').includes('application/json')) {
+          // The endpoint ignored `stream: true` and answered with a whole completion.
+          streamed = false;
+          emitText(assembleCompletion(assembler, (await response.json()) as OpenAI.Chat.ChatCompletion));
+        } else {
+          for await (const chunk of chunks) {
+            const text = assembler.push(chunk as ChunkLike);
+            if (text) emitText(text);
+          }
+          // The client ends an aborted stream quietly, as if the model had finished.
+          if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+        }
+      } catch (error) {
+        if (offset > 0 || !refusesStreaming(error)) throw error;
+        streamed = false;
+        const completion = await openai.chat.completions.create({ ...request, stream: false }, options);
+        const text = assembleCompletion(assembler, completion);
+        if (text) emitText(text);
+      }
+    } catch (error) {
+      throw toFailure(error, context);
+    } finally {
+      stopHeartbeats();
+      stream.close();
+    }
+
+    const message = assembler.result((position) => `call_${step}_${position}`);
+    return {
+      text: message.text,
+      toolCalls: message.toolCalls,
+      usage: message.usage,
+      finishReason: message.finishReason,
+      attempt,
+      streamed,
+    };
+  };
+}
+
+/** Feeds a non-streamed completion through the assembler as one chunk; returns its text. */
+function assembleCompletion(assembler: ChunkAssembler, completion: OpenAI.Chat.ChatCompletion): string {
+  const choice = completion.choices?.[0];
+  return assembler.push({
+    choices: choice
+      ? [
+          {
+            index: 0,
+            delta: {
+              content: choice.message?.content ?? null,
+              tool_calls: (choice.message?.tool_calls ?? []).map((call, index) => ({
+                index,
+                id: call.id,
+                type: call.type,
+                function: 'function' in call ? call.function : undefined,
+              })),
+            },
+            finish_reason: choice.finish_reason,
+          },
+        ]
+      : [],
+    usage: completion.usage ?? null,
+  });
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { CalculatorError, evaluate, formatNumber } from './calculator';
+import { ToolInputError, type ToolDefinition } from './registry';
+
+export const calculatorTool: ToolDefinition<{ expression: string }> = {
+  name: 'calculator',
+  description: 'Evaluates an arithmetic expression with + - * / % ^ and parentheses, e.g. "(3+4)/2".',
+  parameters: z.object({ expression: z.string().min(1).max(1000).describe('The arithmetic expression') }),
+  run({ expression }) {
+    try {
+      return formatNumber(evaluate(expression));
+    } catch (error) {
+      if (error instanceof CalculatorError) throw new ToolInputError(error.message);
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+// The body of POST /v1/runs, checked at the boundary.
+
+const text = z.string();
+const toolCall = z.strictObject({
+  id: z.string().min(1),
+  type: z.literal('function'),
+  function: z.strictObject({ name: z.string().min(1), arguments: z.string() }),
+});
+
+export const chatMessageSchema = z.discriminatedUnion('role', [
+  z.strictObject({ role: z.literal('system'), content: text }),
+  z.strictObject({ role: z.literal('user'), content: text }),
+  z.strictObject({ role: z.literal('assistant'), content: text.nullable(), tool_calls: z.array(toolCall).optional() }),
+  z.strictObject({ role: z.literal('tool'), tool_call_id: z.string().min(1), content: text }),
+]);
+
+export function runRequestSchema(limits: { maxSteps: number; toolNames: string[] }) {
+  return z.strictObject({
+    input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
+    model: z.string().min(1).max(200).optional(),
+    system: z.string().optional(),
+    maxSteps: z.number().int().min(1).max(limits.maxSteps).optional(),
+    messages: z.array(chatMessageSchema).max(10_000).optional(),
+    tools: z
+      .array(z.string().refine((name) => limits.toolNames.includes(name), { message: `unknown tool; known tools: ${limits.toolNames.join(', ')}` }))
+      .optional(),
+  });
+}
+
+export type RunRequest = z.infer<ReturnType<typeof runRequestSchema>>;
+
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+      if (issue.code === 'invalid_type' && issue.input === undefined) return `${path} is required`;
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { agentTurnWorkflowType, runStateQuery } from '../workflows/definitions';
+import type { AgentTurnInput, RunState } from '../shared/run-types';
+
+// The durable tier, read through Temporal: a run is a workflow whose id is the run id.
+
+export class RunNotFoundError extends Error {
+  constructor(readonly runId: string) {
+    super(`no run with id "${runId}"`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+export interface StartedRun {
+  runId: string;
+  /** Temporal's id of the execution, for Web UI links. */
+  executionId: string;
+}
+
+export class RunStore {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  async start(input: AgentTurnInput): Promise<StartedRun> {
+    const runId = `run_${randomUUID()}`;
+    const handle = await this.client.workflow.start(agentTurnWorkflowType, {
+      workflowId: runId,
+      taskQueue: this.taskQueue,
+      args: [input],
+    });
+    return { runId, executionId: handle.firstExecutionRunId };
+  }
+
+  /** The run's state: live from the workflow while it runs, from its result or history after. */
+  async getState(runId: string): Promise<RunState & { executionId: string }> {
+    const handle = this.client.workflow.getHandle(runId);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
+    }
+    const executionId = description.runId;
+    const status = description.status.name;
+    if (status === 'COMPLETED') return { ...(await handle.result()), executionId };
+    if (status === 'FAILED') {
+      try {
+        await handle.result();
+      } catch (error) {
+        const details = error instanceof WorkflowFailedError ? (error.cause as { details?: unknown[] } | undefined)?.details : undefined;
+        const state = details?.[0] as RunState | undefined;
+        if (state?.runId === runId) return { ...state, executionId };
+      }
+    }
+    const state = await handle.query(runStateQuery);
+    if (status === 'TERMINATED' || status === 'TIMED_OUT' || (status === 'FAILED' && state.status === 'running')) {
+      const reason = status === 'TIMED_OUT' ? 'timed out' : status === 'TERMINATED' ? 'was terminated' : 'failed';
+      return { ...state, executionId, status: 'failed', error: { code: status.toLowerCase(), message: `the run ${reason} in Temporal` } };
+    }
+    return { ...state, executionId };
+  }
+
+  /** Resolves when the run's workflow closes, however it ends. */
+  waitForClose(runId: string): Promise<void> {
+    return this.client.workflow
+      .getHandle(runId)
+      .result()
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+
+  async cancel(runId: string): Promise<'cancelling' | 'not_running'> {
+    const handle = this.client.workflow.getHandle(runId);
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return 'not_running';
+      await handle.cancel();
+      return 'cancelling';
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import { Router, type Request } from 'express';
+import { beginning, parseEventId, type Position } from '../shared/event-id';
+import type { LiveRelay } from '../relay/live-relay';
+import type { RunState } from '../shared/run-types';
+import { HttpError } from './errors';
+import { describeIssues, runRequestSchema } from './run-request';
+import { RunNotFoundError, type RunStore } from './run-store';
+import { streamRun, type RunStreamOptions } from './run-stream';
+import { pipeEventsToResponse, type SseOptions } from './sse';
+
+export interface RunsRouterOptions {
+  store: RunStore;
+  relay: LiveRelay;
+  defaultModel: string;
+  toolNames: string[];
+  limits: { maxSteps: number; maxInputChars: number };
+  temporalUi: { url: string; namespace: string };
+  stream?: RunStreamOptions & SseOptions;
+}
+
+const runIdPattern = /^[A-Za-z0-9_.:-]{1,200}$/;
+const defaultMaxSteps = 10;
+
+export function runsRouter(options: RunsRouterOptions): Router {
+  const { store, relay, limits } = options;
+  const router = Router();
+  const schema = runRequestSchema({ maxSteps: limits.maxSteps, toolNames: options.toolNames });
+
+  const links = (runId: string, executionId: string) => ({
+    self: `/v1/runs/${runId}`,
+    events: `/v1/runs/${runId}/events`,
+    temporalUi:
+      `${options.temporalUi.url}/namespaces/${encodeURIComponent(options.temporalUi.namespace)}` +
+      `/workflows/${encodeURIComponent(runId)}/${encodeURIComponent(executionId)}/history`,
+  });
+
+  const loadRun = async (request: Request): Promise<RunState & { executionId: string }> => {
+    const runId = String(request.params.runId);
+    if (!runIdPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
+    try {
+      return await store.getState(runId);
+    } catch (error) {
+      if (error instanceof RunNotFoundError) throw new HttpError(404, 'run_not_found', error.message);
+      throw error;
+    }
+  };
+
+  router.post('/runs', async (request, response) => {
+    if (!request.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+    }
+    const parsed = schema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
+    const body = parsed.data;
+    if (body.input.length > limits.maxInputChars) {
+      throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
+    }
+    const run = await store.start({
+      input: body.input,
+      messages: body.messages,
+      model: body.model ?? options.defaultModel,
+      system: body.system,
+      tools: body.tools ?? options.toolNames,
+      maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
+    });
+    response.status(202).location(`/v1/runs/${run.runId}`).json({
+      runId: run.runId,
+      status: 'running',
+      links: links(run.runId, run.executionId),
+    });
+  });
+
+  router.get('/runs/:runId', async (request, response) => {
+    const state = await loadRun(request);
+    response.json({
+      runId: state.runId,
+      status: state.status,
+      input: state.input,
+      model: state.model,
+      ...(state.output !== undefined ? { output: state.output } : {}),
+      usage: state.usage,
+      ...(state.error ? { error: state.error } : {}),
+      steps: state.steps,
+      links: links(state.runId, state.executionId),
+    });
+  });
+
+  router.get('/runs/:runId/events', async (request, response) => {
+    const lastEventId = request.header('last-event-id') ?? (typeof request.query.lastEventId === 'string' ? request.query.lastEventId : undefined);
+    let from: Position = beginning;
+    if (lastEventId !== undefined && lastEventId !== '') {
+      const position = parseEventId(lastEventId);
+      if (!position) throw new HttpError(400, 'invalid_last_event_id', `"${lastEventId.slice(0, 100)}" is not an event id of this API`);
+      from = position;
+    }
+    const state = await loadRun(request);
+    const abort = new AbortController();
+    response.on('close', () => abort.abort());
+    const sources = { relay, getState: (runId: string) => store.getState(runId), waitForClose: (runId: string) => store.waitForClose(runId) };
+    await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
+  });
+
+  router.post('/runs/:runId/cancel', async (request, response) => {
+    const state = await loadRun(request);
+    const outcome = await store.cancel(state.runId);
+    if (outcome === 'not_running') {
+      throw new HttpError(409, 'run_not_running', `run "${state.runId}" has already ended (${state.status})`);
+    }
+    response.status(202).json({ runId: state.runId, status: 'cancelling', links: links(state.runId, state.executionId) });
+  });
+
+  return router;
+}

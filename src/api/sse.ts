@@ -1,0 +1,43 @@
+import { once } from 'node:events';
+import type { Response } from 'express';
+import type { RunEvent } from '../shared/events';
+
+// SSE exists only here, at the HTTP edge. Writes respect backpressure; a comment line keeps idle
+// connections open through proxies; headers keep proxies from buffering.
+
+export function formatEvent(event: RunEvent): string {
+  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+}
+
+export interface SseOptions {
+  keepAliveMs?: number;
+  /** Reconnect delay suggested to EventSource clients. */
+  retryMs?: number;
+}
+
+export async function pipeEventsToResponse(
+  response: Response,
+  events: AsyncIterable<RunEvent>,
+  options: SseOptions = {},
+): Promise<void> {
+  response.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  response.flushHeaders();
+  response.write(`retry: ${options.retryMs ?? 2000}\n\n`);
+  const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
+  try {
+    for await (const event of events) {
+      if (response.destroyed) break;
+      if (!response.write(formatEvent(event))) {
+        await Promise.race([once(response, 'drain'), once(response, 'close')]);
+      }
+    }
+  } finally {
+    clearInterval(keepAlive);
+    if (!response.destroyed) response.end();
+  }
+}

@@ -1,0 +1,106 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+// All configuration, read once from the environment and validated; a bad value fails fast with
+// a message naming the variable. Tests pass their own env.
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const schema = z.object({
+  PORT: port(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default('./.data'),
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  TEMPORAL_UI_URL: optionalText.pipe(z.url().optional()),
+  TEMPORAL_CLI_PATH: optionalText,
+  TASK_QUEUE: z.string().min(1).default('agent-turns'),
+  OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+  OPENAI_API_KEY: optionalText,
+  MODEL: optionalText,
+  MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
+  MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
+  DEMO_MODEL_PORT: port(0),
+  DEMO_MODEL_FIRST_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(200),
+  DEMO_MODEL_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(30),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  temporal: {
+    /** Set: use this Temporal and start nothing. Unset: start the embedded dev server. */
+    address?: string;
+    namespace: string;
+    port: number;
+    uiPort: number;
+    /** Base URL of the Web UI, for deep links. */
+    uiUrl: string;
+    cliPath?: string;
+    taskQueue: string;
+  };
+  model: {
+    /** Unset: the built-in demo model is started and used. */
+    baseURL?: string;
+    /** Never logged, never put into workflow inputs, results, heartbeats or events. */
+    apiKey?: string;
+    name: string;
+    useDemo: boolean;
+    timeoutMs: number;
+  };
+  demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
+  limits: { maxSteps: number; maxInputChars: number };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const values = parsed.data;
+  const useDemo = !values.OPENAI_BASE_URL && !values.OPENAI_API_KEY;
+  const uiPort = values.TEMPORAL_UI_PORT ?? (values.TEMPORAL_PORT === 0 ? 0 : values.TEMPORAL_PORT + 1000);
+  return {
+    port: values.PORT,
+    host: values.HOST,
+    dataDir: resolve(values.DATA_DIR),
+    temporal: {
+      address: values.TEMPORAL_ADDRESS,
+      namespace: values.TEMPORAL_NAMESPACE,
+      port: values.TEMPORAL_PORT,
+      uiPort,
+      uiUrl: (values.TEMPORAL_UI_URL ?? `http://localhost:${uiPort}`).replace(/\/+$/, ''),
+      cliPath: values.TEMPORAL_CLI_PATH,
+      taskQueue: values.TASK_QUEUE,
+    },
+    model: {
+      baseURL: values.OPENAI_BASE_URL,
+      apiKey: values.OPENAI_API_KEY,
+      name: values.MODEL ?? (useDemo ? 'demo' : 'gpt-4o-mini'),
+      useDemo,
+      timeoutMs: values.MODEL_TIMEOUT_MS,
+    },
+    demoModel: {
+      port: values.DEMO_MODEL_PORT,
+      firstTokenDelayMs: values.DEMO_MODEL_FIRST_TOKEN_DELAY_MS,
+      tokenDelayMs: values.DEMO_MODEL_TOKEN_DELAY_MS,
+    },
+    limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
+  };
+}

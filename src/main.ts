@@ -1,0 +1,101 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, ConfigError, type Config } from './config';
+import { demoResponder } from './demo-model/demo-script';
+import { startModelServer, type ModelServer } from './demo-model/server';
+import { startStack, type Stack } from './stack';
+import { findTemporalCli, TemporalCliNotFoundError } from './temporal/cli';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+
+// `npm start`: the embedded Temporal (unless TEMPORAL_ADDRESS), the demo model (unless a real
+// endpoint is configured), and the worker and the API in this process.
+
+const log = (line: string) => console.log(line);
+
+const cleanups: Array<() => Promise<void>> = [];
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  if (cleanups.length > 0) log('stopping...');
+  for (const cleanup of cleanups.reverse()) {
+    await cleanup().catch((error) => console.error(`while stopping: ${(error as Error).message}`));
+  }
+  process.exit(code);
+}
+
+async function main() {
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  const config = loadConfig();
+
+  let devServer: DevServer | undefined;
+  let address = config.temporal.address;
+  let uiUrl = config.temporal.uiUrl;
+  if (!address) {
+    const cli = await findTemporalCli({ log });
+    devServer = await startDevServer({
+      cli,
+      dataDir: config.dataDir,
+      port: config.temporal.port,
+      uiPort: config.temporal.uiPort,
+      namespace: config.temporal.namespace,
+      log,
+    });
+    cleanups.push(() => devServer!.stop());
+    address = devServer.address;
+    uiUrl = devServer.uiUrl;
+    log(`Temporal dev server: ${address} (data: ${config.dataDir}/temporal.db; ${cli.kind === 'path' ? cli.path : 'SDK download'})`);
+  }
+
+  let model: Config['model'] = config.model;
+  let demo: ModelServer | undefined;
+  if (config.model.useDemo) {
+    demo = await startModelServer(demoResponder(config.demoModel), config.demoModel.port);
+    cleanups.push(() => demo!.close());
+    model = { ...config.model, baseURL: demo.baseURL };
+    log(`No OPENAI_BASE_URL or OPENAI_API_KEY set: using the built-in demo model at ${demo.baseURL}`);
+  } else {
+    log(`Model: ${config.model.name} at ${config.model.baseURL ?? 'https://api.openai.com/v1'}`);
+  }
+
+  const connection = await Connection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address });
+  cleanups.push(async () => {
+    await connection.close();
+    await nativeConnection.close();
+  });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const stack: Stack = await startStack({
+    client,
+    nativeConnection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    model,
+    limits: config.limits,
+    temporalUiUrl: uiUrl,
+    host: config.host,
+    port: config.port,
+  });
+  cleanups.push(() => stack.stop());
+
+  const api = stack.url;
+  log('');
+  log(`API:         ${api}`);
+  log(`Temporal UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+  log('');
+  log('Try it (starts a run, then streams it):');
+  log(
+    `  curl -s ${api}/v1/runs -H 'content-type: application/json' -d '{"input":"What is 12*7 and (3+4)/2?"}' ` +
+      `| node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).runId))' ` +
+      `| xargs -I{} curl -N ${api}/v1/runs/{}/events`,
+  );
+  log('');
+  log('Ctrl-C stops everything.');
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError || error instanceof TemporalCliNotFoundError) console.error(error.message);
+  else console.error(error);
+  void stop(1);
+});

@@ -1,0 +1,45 @@
+import type { RunEvent } from '../shared/events';
+
+// The live tier: events of steps that are still running, kept in the memory of the worker that
+// runs them and handed to subscribers at once. No broker. The durable tier (workflow state) is
+// the source of truth; a subscriber merges both (src/api/run-stream.ts).
+//
+// This file is the interface; memory-relay.ts serves it in one process. A cross-process relay
+// (an API reading a worker's stream at the address in the activity's heartbeat details)
+// implements the same interface.
+
+export interface StepPublisher {
+  /** Publishes at once to every subscriber of the run, and keeps the event for late subscribers. */
+  publish(event: RunEvent): void;
+  /** Id of the last event published: the cursor that heartbeats advertise. */
+  readonly cursor: string | undefined;
+  /** The stream is finished; its events stay readable for a short retention time. */
+  close(): void;
+}
+
+export interface Subscription {
+  /** Resolves with the next event: first the buffered events of the run's open streams, then live ones. */
+  next(): Promise<RunEvent>;
+  close(): void;
+}
+
+export interface LiveRelay {
+  /** Where this relay's streams can be read; advertised in heartbeat details. */
+  readonly address: string;
+  /**
+   * Opens the stream `key` of a run (an LLM step, a tool call). Opening a key again (a retried
+   * attempt) replaces what the earlier attempt left.
+   */
+  openStream(runId: string, key: string): StepPublisher;
+  subscribe(runId: string): Subscription;
+}
+
+/** What an activity advertises in its heartbeat details: coordinates, never tokens or secrets. */
+export interface StreamCoordinates {
+  relay: string;
+  runId: string;
+  stream: string;
+  attempt: number;
+  /** Id of the last event published, null before the first. */
+  cursor: string | null;
+}

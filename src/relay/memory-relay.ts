@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { RunEvent } from '../shared/events';
+import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
+
+// The in-process relay: activities and SSE subscribers share one process (`npm start`).
+
+interface Stream {
+  events: RunEvent[];
+  expiry?: NodeJS.Timeout;
+}
+
+class QueueSubscription implements Subscription {
+  private readonly queue: RunEvent[] = [];
+  private waiter?: (event: RunEvent) => void;
+  closed = false;
+
+  constructor(private readonly onClose: () => void) {}
+
+  deliver(event: RunEvent) {
+    if (this.closed) return;
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      waiter(event);
+    } else this.queue.push(event);
+  }
+
+  next(): Promise<RunEvent> {
+    const event = this.queue.shift();
+    if (event) return Promise.resolve(event);
+    // A closed subscription never resolves again; its reader has stopped reading.
+    return new Promise((resolve) => {
+      if (!this.closed) this.waiter = resolve;
+    });
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiter = undefined;
+    this.queue.length = 0;
+    this.onClose();
+  }
+}
+
+export class MemoryRelay implements LiveRelay {
+  readonly address = `memory://${randomUUID()}`;
+  private readonly streams = new Map<string, Map<string, Stream>>();
+  private readonly subscribers = new Map<string, Set<QueueSubscription>>();
+
+  /** @param retentionMs how long a finished stream stays readable, so the durable tier can catch up. */
+  constructor(private readonly retentionMs = 30_000) {}
+
+  openStream(runId: string, key: string): StepPublisher {
+    let runStreams = this.streams.get(runId);
+    if (!runStreams) this.streams.set(runId, (runStreams = new Map()));
+    const previous = runStreams.get(key);
+    if (previous?.expiry) clearTimeout(previous.expiry);
+    const stream: Stream = { events: [] };
+    runStreams.set(key, stream);
+    let cursor: string | undefined;
+    return {
+      publish: (event) => {
+        stream.events.push(event);
+        cursor = event.id;
+        for (const subscriber of this.subscribers.get(runId) ?? []) subscriber.deliver(event);
+      },
+      get cursor() {
+        return cursor;
+      },
+      close: () => {
+        stream.expiry = setTimeout(() => {
+          if (runStreams.get(key) === stream) runStreams.delete(key);
+          if (runStreams.size === 0 && this.streams.get(runId) === runStreams) this.streams.delete(runId);
+        }, this.retentionMs);
+        stream.expiry.unref();
+      },
+    };
+  }
+
+  subscribe(runId: string): Subscription {
+    let set = this.subscribers.get(runId);
+    if (!set) this.subscribers.set(runId, (set = new Set()));
+    const subscription: QueueSubscription = new QueueSubscription(() => {
+      set.delete(subscription);
+      if (set.size === 0) this.subscribers.delete(runId);
+    });
+    set.add(subscription);
+    for (const stream of this.streams.get(runId)?.values() ?? []) {
+      for (const event of stream.events) subscription.deliver(event);
+    }
+    return subscription;
+  }
+
+  /** Number of runs with open or retained streams (for tests and metrics). */
+  get retainedRuns(): number {
+    return this.streams.size;
+  }
+}

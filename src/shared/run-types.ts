@@ -1,0 +1,141 @@
+// Plain data types shared by the workflow, the activities and the API.
+// This module must stay free of Node built-ins: the workflow bundle imports it.
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text exactly as the model produced it. */
+  arguments: string;
+}
+
+/** A tool call in the Chat Completions message format. */
+export interface MessageToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A message in the Chat Completions format, as sent to the model. */
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: MessageToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export const emptyUsage = (): Usage => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+
+export function addUsage(total: Usage, more: Usage | undefined): Usage {
+  if (!more) return total;
+  return {
+    promptTokens: total.promptTokens + more.promptTokens,
+    completionTokens: total.completionTokens + more.completionTokens,
+    totalTokens: total.totalTokens + more.totalTokens,
+  };
+}
+
+export interface AgentTurnInput {
+  input: string;
+  messages?: ChatMessage[];
+  model: string;
+  system?: string;
+  /** Names of the tools the model may call. */
+  tools: string[];
+  maxSteps: number;
+}
+
+export interface LlmStepRecord {
+  step: number;
+  kind: 'llm';
+  status: 'running' | 'completed';
+  /** Attempt whose text is final (set when completed). */
+  attempt?: number;
+  text?: string;
+  toolCalls?: ToolCall[];
+  usage?: Usage;
+  finishReason?: string;
+}
+
+export interface ToolCallRecord {
+  callId: string;
+  name: string;
+  arguments: string;
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  result?: string;
+  error?: string;
+  attempts?: number;
+}
+
+/** Order in which tool events happened within one tools step; ids are positions in this list. */
+export interface ToolEventRecord {
+  type: 'started' | 'finished';
+  callIndex: number;
+}
+
+export interface ToolStepRecord {
+  step: number;
+  kind: 'tools';
+  status: 'running' | 'completed';
+  calls: ToolCallRecord[];
+  events: ToolEventRecord[];
+}
+
+export type StepRecord = LlmStepRecord | ToolStepRecord;
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunError {
+  code: string;
+  message: string;
+}
+
+export interface RunState {
+  runId: string;
+  input: string;
+  model: string;
+  status: RunStatus;
+  steps: StepRecord[];
+  /** The conversation as sent to the model, including the new turn. */
+  messages: ChatMessage[];
+  output?: string;
+  usage: Usage;
+  error?: RunError;
+}
+
+export interface LlmStepInput {
+  runId: string;
+  step: number;
+  model: string;
+  messages: ChatMessage[];
+  tools: string[];
+}
+
+export interface LlmStepResult {
+  text: string;
+  toolCalls: ToolCall[];
+  usage?: Usage;
+  finishReason: string;
+  attempt: number;
+  /** False when the endpoint refused streaming and a plain call was made. */
+  streamed: boolean;
+}
+
+export interface ToolActivityInput {
+  runId: string;
+  step: number;
+  callId: string;
+  name: string;
+  arguments: string;
+  /** Positions of this call's tool.started and finished events in the step (see event-id.ts). */
+  startedSeq: number;
+  finishedSeq: number;
+}
+
+export type ToolActivityResult =
+  | { ok: true; result: string; attempts: number }
+  | { ok: false; error: string; attempts: number };

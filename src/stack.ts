@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { ToolRegistry, builtinTools } from './activities/tools/registry';
+import { createApp } from './api/app';
+import { RunStore } from './api/run-store';
+import type { RunStreamOptions } from './api/run-stream';
+import type { SseOptions } from './api/sse';
+import type { Config } from './config';
+import { MemoryRelay } from './relay/memory-relay';
+import { createAgentWorker } from './worker';
+
+// The worker and the API in one process, sharing the in-memory relay: what `npm start` runs, and
+// what the integration tests start against a real Temporal.
+
+export interface StackOptions {
+  client: Client;
+  nativeConnection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  model: Config['model'];
+  limits: Config['limits'];
+  temporalUiUrl: string;
+  host?: string;
+  port?: number;
+  stream?: RunStreamOptions & SseOptions;
+  log?: (message: string, error?: unknown) => void;
+}
+
+export interface Stack {
+  url: string;
+  relay: MemoryRelay;
+  worker: Worker;
+  server: Server;
+  stop(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const relay = new MemoryRelay();
+  const tools = new ToolRegistry(builtinTools);
+  const worker = await createAgentWorker({
+    connection: options.nativeConnection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    relay,
+    model: options.model,
+    tools,
+  });
+  const running = worker.run();
+  const app = createApp({
+    client: options.client,
+    store: new RunStore(options.client, options.taskQueue),
+    relay,
+    defaultModel: options.model.name,
+    toolNames: tools.names,
+    limits: options.limits,
+    temporalUi: { url: options.temporalUiUrl, namespace: options.namespace },
+    stream: options.stream,
+    log: options.log,
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    relay,
+    worker,
+    server,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

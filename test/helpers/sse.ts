@@ -1,0 +1,62 @@
+// A small SSE reader over fetch, for tests: it records every event with its id and arrival time.
+
+export interface ReceivedEvent {
+  id: string;
+  event: string;
+  data: any;
+  at: number;
+}
+
+export interface SseReadOptions {
+  headers?: Record<string, string>;
+  /** Stop (disconnect) once this returns true for a received event. */
+  until?: (event: ReceivedEvent, all: ReceivedEvent[]) => boolean;
+  signal?: AbortSignal;
+}
+
+export async function readSse(url: string, options: SseReadOptions = {}): Promise<{ events: ReceivedEvent[]; status: number; headers: Headers; comments: string[] }> {
+  const controller = new AbortController();
+  options.signal?.addEventListener('abort', () => controller.abort());
+  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers }, signal: controller.signal });
+  const events: ReceivedEvent[] = [];
+  const comments: string[] = [];
+  if (!response.ok || !response.body) return { events, status: response.status, headers: response.headers, comments };
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const bytes of response.body) {
+      buffer += decoder.decode(bytes as Uint8Array, { stream: true });
+      let boundary: number;
+      while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        const fields: Record<string, string> = {};
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) comments.push(line.slice(1).trim());
+          const colon = line.indexOf(':');
+          if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1).replace(/^ /, '');
+        }
+        if (fields.event === undefined) continue;
+        const event = { id: fields.id ?? '', event: fields.event, data: JSON.parse(fields.data ?? 'null'), at: Date.now() };
+        events.push(event);
+        if (options.until?.(event, events)) {
+          controller.abort();
+          return { events, status: response.status, headers: response.headers, comments };
+        }
+      }
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  }
+  return { events, status: response.status, headers: response.headers, comments };
+}
+
+/** The text a client assembles: deltas, minus the partial text of steps it was told to discard. */
+export function assembleText(events: ReceivedEvent[]): Map<number, string> {
+  const byStep = new Map<number, string>();
+  for (const event of events) {
+    if (event.event === 'step.retrying') byStep.set(event.data.step, '');
+    if (event.event === 'text.delta') byStep.set(event.data.step, (byStep.get(event.data.step) ?? '') + event.data.delta);
+  }
+  return byStep;
+}

@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../../src/config';
+import { startModelServer, type ModelServer, type Responder } from '../../src/demo-model/server';
+import { startStack, type Stack, type StackOptions } from '../../src/stack';
+
+export interface TestStack extends Stack {
+  model: ModelServer;
+  taskQueue: string;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  get(path: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** The real worker and API (port 0) on a unique task queue, against a scripted model over HTTP. */
+export async function startTestStack(
+  environment: TestWorkflowEnvironment,
+  responder: Responder,
+  overrides: Partial<StackOptions> & { apiKey?: string } = {},
+): Promise<TestStack> {
+  const model = await startModelServer(responder);
+  const config = loadConfig({});
+  const taskQueue = `test-${randomUUID()}`;
+  const stack = await startStack({
+    client: environment.client,
+    nativeConnection: environment.nativeConnection,
+    namespace: environment.namespace ?? 'default',
+    taskQueue,
+    model: { ...config.model, baseURL: model.baseURL, apiKey: overrides.apiKey, name: 'scripted', useDemo: false },
+    limits: config.limits,
+    temporalUiUrl: 'http://localhost:8233',
+    ...overrides,
+  });
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text, the assertion will show it
+    }
+    return { status: response.status, body: parsed as any };
+  };
+  return {
+    ...stack,
+    model,
+    taskQueue,
+    post: (path, body, headers) => request('POST', path, body, headers),
+    get: (path) => request('GET', path),
+    async close() {
+      await stack.stop();
+      await model.close();
+    },
+  };
+}

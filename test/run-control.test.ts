@@ -145,16 +145,16 @@ describe('cancel', () => {
   test('when a run is cancelled mid-stream, then the model stream is aborted and run.cancelled ends the stream', async () => {
     const started = await stack.post('/v1/runs', { input: 'slow ticking' });
     const runId = started.body.runId;
-    let cancelStatus = 0;
+    let cancelled: Promise<{ status: number }> | undefined;
     const { events } = await readSse(`${stack.url}/v1/runs/${runId}/events`, {
       until: (event, all) => {
         if (event.event === 'text.delta' && all.filter((e) => e.event === 'text.delta').length === 3) {
-          void stack.post(`/v1/runs/${runId}/cancel`, {}).then((response) => (cancelStatus = response.status));
+          cancelled ??= stack.post(`/v1/runs/${runId}/cancel`, {});
         }
         return false;
       },
     });
-    assert.equal(cancelStatus, 202);
+    assert.equal((await cancelled)?.status, 202);
     const terminal = events.at(-1)!;
     assert.equal(terminal.event, 'run.cancelled');
     const modelRequest = stack.model.requests.find((r) => r.body.messages.some((m) => m.content === 'slow ticking'))!;

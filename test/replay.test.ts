@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { chunk, textFrames, toolCallFrames } from '../src/demo-model/chunks';
+import { demoReply } from '../src/demo-model/demo-script';
+import type { ChatRequest, Reply } from '../src/demo-model/server';
+import { workflowBundle } from '../src/worker';
+import { readSse } from './helpers/sse';
+import { startTestStack, type TestStack } from './helpers/stack';
+import { startTemporal } from './helpers/temporal';
+
+// Workflow code must stay deterministic: recorded histories of every path replay against the
+// current code. Histories committed under test/fixtures/histories guard against changes that
+// would break runs already in flight; RECORD_HISTORIES=1 rewrites them. They are stored in
+// protobuf binary: the SDK's JSON helpers trip over two protobufjs copies in @temporalio 1.24.
+
+type History = proto.temporal.api.history.v1.IHistory;
+const { History } = proto.temporal.api.history.v1;
+
+const fixtures = join(import.meta.dirname, 'fixtures', 'histories');
+const fast = { firstTokenDelayMs: 0, tokenDelayMs: 0 };
+const seen = new Map<string, number>();
+
+function reply(request: ChatRequest): Reply {
+  const input = request.messages.find((message) => message.role === 'user')?.content ?? '';
+  const count = (seen.get(input) ?? 0) + 1;
+  seen.set(input, count);
+  if (input.startsWith('flaky') && count === 1) {
+    return { kind: 'stream', frames: [{ chunk: chunk(request.model, { content: 'partial' }) }, { chunk: { error: { message: 'overloaded', code: 503 } } }], done: false };
+  }
+  if (input.startsWith('loop')) {
+    return { kind: 'stream', frames: toolCallFrames(request.model, [{ id: `call_${count}`, name: 'calculator', arguments: '{"expression":"1+1"}' }], fast) };
+  }
+  if (input.startsWith('slow')) return { kind: 'stream', frames: textFrames(request.model, 'x '.repeat(200), { firstTokenDelayMs: 0, tokenDelayMs: 20 }) };
+  return demoReply(request, fast);
+}
+
+const { EventType } = proto.temporal.api.enums.v1;
+const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; end: number }> = [
+  { name: 'tool-calls', input: 'What is 12*7 and (3+4)/2?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
+  { name: 'retry', input: 'flaky model', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
+  { name: 'max-steps', input: 'loop please', body: { maxSteps: 2 }, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED },
+  { name: 'cancelled', input: 'slow and cancelled', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
+];
+
+let environment: TestWorkflowEnvironment;
+let stack: TestStack;
+const fresh = new Map<string, History>();
+
+before(async () => {
+  environment = await startTemporal();
+  stack = await startTestStack(environment, reply);
+  for (const scenario of scenarios) {
+    const started = await stack.post('/v1/runs', { input: scenario.input, ...scenario.body });
+    const runId = started.body.runId;
+    let cancelled: Promise<unknown> | undefined;
+    await readSse(`${stack.url}/v1/runs/${runId}/events`, {
+      until: (event) => {
+        if (scenario.cancel && event.event === 'text.delta') cancelled ??= stack.post(`/v1/runs/${runId}/cancel`, {});
+        return false;
+      },
+    });
+    await cancelled;
+    const history = await environment.client.workflow.getHandle(runId).fetchHistory();
+    fresh.set(scenario.name, history);
+    if (process.env.RECORD_HISTORIES === '1') writeFileSync(join(fixtures, `${scenario.name}.binpb`), History.encode(history).finish());
+  }
+});
+
+after(async () => {
+  await stack?.close();
+  await environment?.teardown();
+});
+
+async function replay(history: History, workflowId: string) {
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+}
+
+describe('replaying recorded histories', () => {
+  for (const scenario of scenarios) {
+    test(`when the ${scenario.name} history just recorded is replayed, then the current code reproduces it`, async () => {
+      const history = fresh.get(scenario.name)!;
+      assert.equal(history.events!.at(-1)!.eventType, scenario.end, 'the history ends the way this path ends');
+      await replay(history, scenario.name);
+    });
+  }
+
+  test('when the committed histories are replayed, then the current code reproduces every one', async () => {
+    const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
+    assert.deepEqual(files.sort(), scenarios.map((scenario) => `${scenario.name}.binpb`).sort());
+    for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);
+  });
+
+  test('when a history is tampered with (another activity where llmStep was), then replay detects the nondeterminism', async () => {
+    const history = History.decode(History.encode(fresh.get('tool-calls')!).finish());
+    const scheduled = history.events.find((event) => event.activityTaskScheduledEventAttributes);
+    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'somethingElse';
+    await assert.rejects(replay(history, 'tampered'), /nondetermin/i);
+  });
+});

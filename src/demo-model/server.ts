@@ -45,13 +45,16 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+/** Waits `ms`, or less if the client goes away; leaves no listener behind either way. */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 
 async function readJson(request: IncomingMessage): Promise<unknown> {

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
@@ -11,6 +11,14 @@ import { startDevServer, type DevServer } from './temporal/dev-server';
 // endpoint is configured), and the worker and the API in this process.
 
 const log = (line: string) => console.log(line);
+
+/** A base URL may carry credentials (user:password@host); they are never printed. */
+function redactUrl(text: string): string {
+  const url = new URL(text);
+  if (url.username) url.username = '***';
+  if (url.password) url.password = '***';
+  return url.toString();
+}
 
 const cleanups: Array<() => Promise<void>> = [];
 let stopping = false;
@@ -28,6 +36,8 @@ async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   const config = loadConfig();
+  // Worker state changes at INFO would bury the URLs printed below; warnings and errors still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
 
   let devServer: DevServer | undefined;
   let address = config.temporal.address;
@@ -56,7 +66,7 @@ async function main() {
     model = { ...config.model, baseURL: demo.baseURL };
     log(`No OPENAI_BASE_URL or OPENAI_API_KEY set: using the built-in demo model at ${demo.baseURL}`);
   } else {
-    log(`Model: ${config.model.name} at ${config.model.baseURL ?? 'https://api.openai.com/v1'}`);
+    log(`Model: ${config.model.name} at ${redactUrl(config.model.baseURL ?? 'https://api.openai.com/v1')}`);
   }
 
   const connection = await Connection.connect({ address });
@@ -88,7 +98,7 @@ async function main() {
   log(
     `  curl -s ${api}/v1/runs -H 'content-type: application/json' -d '{"input":"What is 12*7 and (3+4)/2?"}' ` +
       `| node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).runId))' ` +
-      `| xargs -I{} curl -N ${api}/v1/runs/{}/events`,
+      `| xargs -I{} curl -sN ${api}/v1/runs/{}/events`,
   );
   log('');
   log('Ctrl-C stops everything.');

@@ -98,6 +98,9 @@ describe('a full turn over SSE', () => {
     assert.equal(run.body.status, 'completed');
     assert.equal(run.body.output, terminal.data.output);
     assert.equal(run.body.steps.length, 3);
+    assert.equal(run.body.stepCount, 3);
+    assert.deepEqual(run.body.steps.map((step: { kind: string }) => step.kind), ['llm', 'tools', 'llm']);
+    assert.equal(run.body.steps[1].calls[0].result, '84');
     assert.deepEqual(run.body.usage, terminal.data.usage);
   });
 

@@ -80,6 +80,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
       ...(state.output !== undefined ? { output: state.output } : {}),
       usage: state.usage,
       ...(state.error ? { error: state.error } : {}),
+      stepCount: state.stepCount,
       steps: state.steps,
       links: links(state.runId, state.executionId),
     });

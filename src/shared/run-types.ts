@@ -100,6 +100,8 @@ export interface RunState {
   model: string;
   status: RunStatus;
   steps: StepRecord[];
+  /** Model steps and tools steps run so far (steps.length). */
+  stepCount: number;
   /** The conversation as sent to the model, including the new turn. */
   messages: ChatMessage[];
   output?: string;

@@ -67,13 +67,13 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
     ...(input.messages ?? []),
     { role: 'user', content: input.input },
   ];
-  const state: RunState = { runId, input: input.input, model: input.model, status: 'running', steps: [], messages, usage: emptyUsage() };
+  const state: RunState = { runId, input: input.input, model: input.model, status: 'running', steps: [], stepCount: 0, messages, usage: emptyUsage() };
   setHandler(runStateQuery, () => state);
 
   try {
     for (let modelSteps = 0; modelSteps < maxSteps; modelSteps++) {
       const record: LlmStepRecord = { step: state.steps.length + 1, kind: 'llm', status: 'running' };
-      state.steps.push(record);
+      state.stepCount = state.steps.push(record);
       const result = await llmStep({ runId, step: record.step, model: input.model, messages: state.messages, tools: input.tools });
       Object.assign(record, {
         status: 'completed',
@@ -122,7 +122,7 @@ async function runToolStep(state: RunState, toolCalls: ToolCall[]): Promise<void
     calls: toolCalls.map((call) => ({ callId: call.id, name: call.name, arguments: call.arguments, status: 'pending' })),
     events: [],
   };
-  state.steps.push(record);
+  state.stepCount = state.steps.push(record);
   for (const [callIndex, call] of record.calls.entries()) {
     record.events.push({ type: 'started', callIndex });
     call.status = 'running';

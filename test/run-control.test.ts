@@ -36,7 +36,8 @@ function reply(request: ChatRequest): Reply {
       }
       return { kind: 'stream', frames: textFrames(request.model, 'The second attempt worked.', fast) };
     case 'rejected':
-      return { kind: 'json', status: 401, body: { error: { message: 'invalid api key', type: 'invalid_request_error' } } };
+      // As OpenAI does: the error echoes part of the key.
+      return { kind: 'json', status: 401, body: { error: { message: `Incorrect API key provided: ${secret.slice(0, 12)}***7890. Also: ${secret}`, type: 'invalid_request_error' } } };
     case 'loop': {
       const call = { id: `call_loop_${count}`, name: 'calculator', arguments: JSON.stringify({ expression: `${count}+1` }) };
       return { kind: 'stream', frames: toolCallFrames(request.model, [call], fast) };
@@ -113,6 +114,11 @@ describe('model endpoints that misbehave', () => {
     const { runId, terminal } = await run('rejected key');
     assert.equal(terminal.event, 'run.failed');
     assert.match(terminal.data.error.message, /401/);
+    assert.match(terminal.data.error.message, /Incorrect API key provided: \[redacted\]/);
+    const history = JSON.stringify(await environment.client.workflow.getHandle(runId).fetchHistory());
+    for (const text of [terminal.data.error.message, history]) {
+      assert.ok(!text.includes(secret.slice(0, 12)), 'no part of the key in the failure or the history');
+    }
     assert.equal(attemptsSeen.get('rejected key'), 1);
     const state = await stack.get(`/v1/runs/${runId}`);
     assert.equal(state.body.status, 'failed');

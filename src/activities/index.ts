@@ -27,7 +27,7 @@ export function createActivities(dependencies: ActivityDependencies) {
   const openai = createModelClient(dependencies.model);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
   return {
-    llmStep: createLlmStep({ ...shared, openai }),
+    llmStep: createLlmStep({ ...shared, openai, secrets: [dependencies.model.apiKey] }),
     runTool: createRunTool(shared),
   };
 }

@@ -16,6 +16,8 @@ export interface LlmStepDependencies {
   relay: LiveRelay;
   openai: OpenAI;
   tools: ToolRegistry;
+  /** Values that must never leave the activity (the model API key): scrubbed from failures. */
+  secrets?: Array<string | undefined>;
   heartbeatIntervalMs?: number;
 }
 
@@ -31,7 +33,17 @@ function refusesStreaming(error: unknown): boolean {
   return error instanceof APIError && refusalStatuses.has(error.status ?? 0) && /stream/i.test(error.message);
 }
 
-function toFailure(error: unknown, context: Context): Error {
+// Providers echo keys in errors ("Incorrect API key provided: sk-abc***xyz"); failures are stored
+// in history and shown to users, so both the configured key and anything shaped like one go.
+const keyShaped = /\b(sk|pk|rk)-[A-Za-z0-9_*.-]{4,}/g;
+
+function scrub(message: string, secrets: Array<string | undefined>): string {
+  let out = message;
+  for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
+  return out.replace(keyShaped, '[redacted]');
+}
+
+function toFailure(error: unknown, context: Context, secrets: Array<string | undefined>): Error {
   if (context.cancellationSignal.aborted) {
     return (context.cancellationSignal.reason as Error | undefined) ?? new CancelledFailure('cancelled');
   }
@@ -45,7 +57,7 @@ function toFailure(error: unknown, context: Context): Error {
         ? error.status
         : undefined;
   const type = error instanceof APIError ? error.type : error instanceof ModelStreamError ? error.type : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = scrub(error instanceof Error ? error.message : String(error), secrets);
   const permanent =
     !(error instanceof APIConnectionError) &&
     ((status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429) ||
@@ -116,7 +128,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
         if (text) emitText(text);
       }
     } catch (error) {
-      throw toFailure(error, context);
+      throw toFailure(error, context, dependencies.secrets ?? []);
     } finally {
       stopHeartbeats();
       stream.close();

@@ -15,7 +15,7 @@ export function createApp(options: AppOptions): Express {
 
   app.get('/healthz', async (_request, response) => {
     try {
-      await options.client.workflowService.getSystemInfo({}, );
+      await options.client.workflowService.getSystemInfo({});
       response.json({ status: 'ok', temporal: 'ok' });
     } catch (error) {
       response.status(503).json({ error: { code: 'temporal_unavailable', message: (error as Error).message } });

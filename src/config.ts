@@ -27,6 +27,7 @@ const schema = z.object({
   MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
+  TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   DEMO_MODEL_PORT: port(0),
   DEMO_MODEL_FIRST_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(200),
   DEMO_MODEL_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(30),
@@ -58,6 +59,7 @@ export interface Config {
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
   limits: { maxSteps: number; maxInputChars: number };
+  toolConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -102,5 +104,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokenDelayMs: values.DEMO_MODEL_TOKEN_DELAY_MS,
     },
     limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
+    toolConcurrency: values.TOOL_CONCURRENCY,
   };
 }

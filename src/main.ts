@@ -83,6 +83,7 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     model,
     limits: config.limits,
+    toolConcurrency: config.toolConcurrency,
     temporalUiUrl: uiUrl,
     host: config.host,
     port: config.port,

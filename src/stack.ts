@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { ToolRegistry, builtinTools } from './activities/tools/registry';
+import { defaultTools } from './activities/tools';
+import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
 import { RunStore } from './api/run-store';
 import type { RunStreamOptions } from './api/run-stream';
@@ -21,6 +22,10 @@ export interface StackOptions {
   taskQueue: string;
   model: Config['model'];
   limits: Config['limits'];
+  /** The tools offered (default: the built-in and custom ones). */
+  tools?: ToolRegistry;
+  /** Tool calls of one step that run at once (default 8). */
+  toolConcurrency?: number;
   temporalUiUrl: string;
   host?: string;
   port?: number;
@@ -38,7 +43,7 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const relay = new MemoryRelay();
-  const tools = new ToolRegistry(builtinTools);
+  const tools = options.tools ?? new ToolRegistry(defaultTools());
   const worker = await createAgentWorker({
     connection: options.nativeConnection,
     namespace: options.namespace,
@@ -54,6 +59,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     relay,
     defaultModel: options.model.name,
     toolNames: tools.names,
+    toolPolicies: (names) => tools.policies(names),
+    toolConcurrency: options.toolConcurrency ?? 8,
     limits: options.limits,
     temporalUi: { url: options.temporalUiUrl, namespace: options.namespace },
     stream: options.stream,

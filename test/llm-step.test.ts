@@ -7,7 +7,8 @@ import { ChunkAssembler, ModelStreamError } from '../src/activities/chunk-assemb
 import { chunk, usageChunk } from '../src/demo-model/chunks';
 import { startModelServer, type Frame, type ModelServer } from '../src/demo-model/server';
 import { MemoryRelay } from '../src/relay/memory-relay';
-import type { RunEvent } from '../src/shared/events';
+import { positionLabel } from '../src/shared/event-position';
+import type { StreamEvent } from '../src/shared/events';
 import type { LlmStepInput, LlmStepResult } from '../src/shared/run-types';
 
 // The streaming LLM activity against real HTTP and the real openai client, fed chunk sequences
@@ -125,7 +126,7 @@ after(async () => server?.close());
 async function runStep(name: string, frames: Frame[], done?: boolean, attempt = 1) {
   scripts.set(name, { frames, done });
   const relay = new MemoryRelay();
-  const received: RunEvent[] = [];
+  const received: StreamEvent[] = [];
   const subscription = relay.subscribe('run-1');
   const collecting = (async () => {
     for (;;) received.push(await subscription.next());
@@ -161,14 +162,14 @@ describe('assembling quirky streams through the openai client', () => {
 describe('llmStep events and failures', () => {
   test('when the step runs, then each delta is published with its offset as id, and heartbeats carry the cursor', async () => {
     const { received, heartbeats } = await runStep('ids', [delta({ content: 'ab' }), delta({ content: 'cde' }), delta({}, 'stop')]);
-    assert.deepEqual(received.map((event) => event.id), ['1.0.0', '1.1.2', '1.1.5']);
+    assert.deepEqual(received.map((event) => positionLabel(event.position)), ['1.0.0', '1.1.2', '1.1.5']);
     assert.ok(heartbeats.length >= 1);
     assert.deepEqual(Object.keys(heartbeats[0] as object).sort(), ['attempt', 'cursor', 'relay', 'runId', 'stream']);
   });
 
   test('when the step is a retry (attempt 3), then it announces step.retrying before its text', async () => {
     const { received } = await runStep('retry', [delta({ content: 'again' }), delta({}, 'stop')], true, 3);
-    assert.deepEqual(received.map((event) => [event.event, event.id]), [['step.retrying', '1.3.0'], ['text.delta', '1.3.5']]);
+    assert.deepEqual(received.map((event) => [event.event, positionLabel(event.position)]), [['step.retrying', '1.3.0'], ['text.delta', '1.3.5']]);
   });
 
   test('when an error chunk with an HTTP 400 code arrives (vLLM), then the failure is not retryable', async () => {

@@ -128,11 +128,11 @@ describe('model endpoints that misbehave', () => {
 describe('tools and limits', () => {
   test('when tool calls are junk (bad expression, bad JSON, unknown tool), then each is an error result the model reads', async () => {
     const { events, terminal } = await run('junk-tool test');
-    const failed = events.filter((e) => e.event === 'tool.failed');
-    assert.deepEqual(failed.map((e) => e.data.callId), ['call_bad_expr', 'call_bad_json', 'call_unknown']);
-    assert.match(failed[0]!.data.error, /unexpected "\*"/);
-    assert.match(failed[1]!.data.error, /not valid JSON/);
-    assert.match(failed[2]!.data.error, /unknown tool "teleport"/);
+    const errors = Object.fromEntries(events.filter((e) => e.event === 'tool.failed').map((e) => [e.data.callId, e.data.error]));
+    assert.deepEqual(Object.keys(errors).sort(), ['call_bad_expr', 'call_bad_json', 'call_unknown']);
+    assert.match(errors.call_bad_expr, /unexpected "\*"/);
+    assert.match(errors.call_bad_json, /not valid JSON/);
+    assert.match(errors.call_unknown, /unknown tool "teleport"/);
     assert.equal(terminal.event, 'run.completed');
     assert.match(terminal.data.output, /unknown tool "teleport"/);
   });

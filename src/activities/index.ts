@@ -1,9 +1,11 @@
 import OpenAI from 'openai';
 import type { Config } from '../config';
 import type { LiveRelay } from '../relay/live-relay';
+import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import { createLlmStep } from './llm-step';
-import { createRunTool } from './run-tool';
-import { ToolRegistry, builtinTools } from './tools/registry';
+import { createToolActivities } from './run-tool';
+import { defaultTools } from './tools';
+import { ToolRegistry } from './tools/registry';
 
 export interface ActivityDependencies {
   relay: LiveRelay;
@@ -23,13 +25,14 @@ export function createModelClient(model: ActivityDependencies['model']): OpenAI 
 }
 
 export function createActivities(dependencies: ActivityDependencies) {
-  const tools = dependencies.tools ?? new ToolRegistry(builtinTools);
+  const tools = dependencies.tools ?? new ToolRegistry(defaultTools());
   const openai = createModelClient(dependencies.model);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
   return {
     llmStep: createLlmStep({ ...shared, openai, secrets: [dependencies.model.apiKey] }),
-    runTool: createRunTool(shared),
+    ...createToolActivities(shared),
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type LlmStepActivity = ReturnType<typeof createLlmStep>;
+export type ToolActivity = (input: ToolActivityInput) => Promise<ToolActivityResult>;

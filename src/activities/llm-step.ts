@@ -1,7 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import type { RunEvent } from '../shared/events';
-import { retryingId, stepStartedId, textId } from '../shared/event-id';
+import type { StreamEvent } from '../shared/events';
 import type { LlmStepInput, LlmStepResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { ChunkAssembler, ModelStreamError, type ChunkLike } from './chunk-assembler';
@@ -80,19 +79,20 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     const coordinates = (): StreamCoordinates => ({ relay: relay.address, runId, stream: `llm:${step}`, attempt, cursor: stream.cursor ?? null });
     const stopHeartbeats = startHeartbeats(context, coordinates, dependencies.heartbeatIntervalMs);
 
-    const publish = (event: RunEvent) => stream.publish(event);
-    if (attempt === 1) publish({ id: stepStartedId(step), event: 'step.started', data: { runId, step, kind: 'llm' } });
+    const publish = (event: StreamEvent) => stream.publish(event);
+    if (attempt === 1) publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'llm' } });
     else {
       publish({
-        id: retryingId(step, attempt),
+        position: { kind: 'retry', step, attempt },
         event: 'step.retrying',
         data: { runId, step, attempt, reason: `attempt ${attempt - 1} failed; discard this step's partial text` },
       });
     }
     let offset = 0;
     const emitText = (delta: string) => {
+      const start = offset;
       offset += delta.length;
-      publish({ id: textId(step, attempt, offset), event: 'text.delta', data: { runId, step, attempt, delta } });
+      publish({ position: { kind: 'text', step, attempt, start, end: offset }, event: 'text.delta', data: { runId, step, attempt, delta } });
     };
 
     const request = {

@@ -1,18 +1,26 @@
 import { Context } from '@temporalio/activity';
-import { stepStartedId, toolEventId } from '../shared/event-id';
+import { FINISHED, type EventPosition } from '../shared/event-position';
+import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { startHeartbeats } from './heartbeat';
-import { ToolInputError, type ToolRegistry } from './tools/registry';
+import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistry } from './tools/registry';
 
-// One tool call as one activity. Bad input (unknown tool, invalid JSON, arguments that fail the
+// One tool call as one activity (`tool:<name>`). Bad input (invalid JSON, arguments that fail the
 // schema, a ToolInputError) is a result the model reads, not a retry. Anything else throws, and
-// Temporal retries it under the call's retry policy.
+// Temporal retries it under the tool's policy. Progress reaches subscribers at once through the
+// relay and rides on the heartbeat, so a retried attempt can read where the last one got.
 
 export interface RunToolDependencies {
   relay: LiveRelay;
   tools: ToolRegistry;
   heartbeatIntervalMs?: number;
+}
+
+/** Heartbeat details of a tool call: coordinates, plus its last progress for a retried attempt. */
+interface ToolHeartbeat extends StreamCoordinates {
+  progressSeq: number;
+  progress?: ToolProgress;
 }
 
 function parseArguments(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -23,60 +31,82 @@ function parseArguments(text: string): { ok: true; value: unknown } | { ok: fals
   }
 }
 
-export function createRunTool(dependencies: RunToolDependencies) {
-  const { relay, tools } = dependencies;
+const asText = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
 
-  return async function runTool(input: ToolActivityInput): Promise<ToolActivityResult> {
-    const context = Context.current();
-    const { attempt } = context.info;
-    const { runId, step, callId, name } = input;
-    const key = `tool:${step}:${callId}`;
-    const stream = relay.openStream(runId, key);
-    const coordinates = (): StreamCoordinates => ({ relay: relay.address, runId, stream: key, attempt, cursor: stream.cursor ?? null });
-    const stopHeartbeats = startHeartbeats(context, coordinates, dependencies.heartbeatIntervalMs);
-    if (input.startedSeq === 1) {
-      stream.publish({ id: stepStartedId(step), event: 'step.started', data: { runId, step, kind: 'tools' } });
-    }
-    stream.publish({
-      id: toolEventId(step, input.startedSeq),
-      event: 'tool.started',
-      data: { runId, step, callId, name, arguments: input.arguments },
-    });
+async function executeTool(dependencies: RunToolDependencies, tool: ToolDefinition | undefined, input: ToolActivityInput): Promise<ToolActivityResult> {
+  const context = Context.current();
+  const { attempt } = context.info;
+  const { runId, step, callId, name, callIndex, callCount } = input;
+  const key = `tool:${step}:${callId}`;
+  const stream = dependencies.relay.openStream(runId, key);
+  const previous = (context.info.heartbeatDetails ?? undefined) as ToolHeartbeat | undefined;
+  let progressSeq = previous?.progressSeq ?? 0;
+  let lastProgress = previous?.progress;
+  const heartbeat = (): ToolHeartbeat => ({
+    relay: dependencies.relay.address,
+    runId,
+    stream: key,
+    attempt,
+    cursor: stream.cursor ?? null,
+    progressSeq,
+    ...(lastProgress ? { progress: lastProgress } : {}),
+  });
+  const stopHeartbeats = startHeartbeats(context, heartbeat, dependencies.heartbeatIntervalMs);
+  const at = (mark: number): EventPosition => ({ kind: 'tool', step, call: callIndex, calls: callCount, mark });
+  const publish = (event: StreamEvent) => stream.publish(event);
+  publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'tools' } });
+  publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments } });
 
-    const finish = (result: ToolActivityResult): ToolActivityResult => {
-      const id = toolEventId(step, input.finishedSeq);
-      stream.publish(
-        result.ok
-          ? { id, event: 'tool.completed', data: { runId, step, callId, name, result: result.result, attempts: attempt } }
-          : { id, event: 'tool.failed', data: { runId, step, callId, name, error: result.error, attempts: attempt } },
-      );
-      return result;
-    };
-
-    try {
-      const tool = tools.get(name);
-      if (!tool) return finish({ ok: false, error: `unknown tool "${name}"`, attempts: attempt });
-      const parsedJson = parseArguments(input.arguments);
-      if (!parsedJson.ok) return finish({ ok: false, error: parsedJson.error, attempts: attempt });
-      const parsed = tool.parameters.safeParse(parsedJson.value);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'arguments'}: ${issue.message}`);
-        return finish({ ok: false, error: `invalid arguments: ${problems.join('; ')}`, attempts: attempt });
-      }
-      try {
-        const result = await tool.run(parsed.data, {
-          signal: context.cancellationSignal,
-          attempt,
-          idempotencyKey: `${runId}:${callId}`,
-        });
-        return finish({ ok: true, result, attempts: attempt });
-      } catch (error) {
-        if (error instanceof ToolInputError) return finish({ ok: false, error: error.message, attempts: attempt });
-        throw error;
-      }
-    } finally {
-      stopHeartbeats();
-      stream.close();
-    }
+  const finish = (result: ToolActivityResult): ToolActivityResult => {
+    publish(
+      result.ok
+        ? { position: at(FINISHED), event: 'tool.completed', data: { runId, step, callId, name, result: result.result, attempts: attempt } }
+        : { position: at(FINISHED), event: 'tool.failed', data: { runId, step, callId, name, error: result.error, attempts: attempt } },
+    );
+    return result;
   };
+
+  try {
+    if (!tool) return finish({ ok: false, error: `unknown tool "${name}"`, attempts: attempt });
+    const parsedJson = parseArguments(input.arguments);
+    if (!parsedJson.ok) return finish({ ok: false, error: parsedJson.error, attempts: attempt });
+    const parsed = tool.parameters.safeParse(parsedJson.value);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'arguments'}: ${issue.message}`);
+      return finish({ ok: false, error: `invalid arguments: ${problems.join('; ')}`, attempts: attempt });
+    }
+    try {
+      const result = await tool.run(parsed.data, {
+        progress(update) {
+          progressSeq++;
+          lastProgress = update;
+          publish({ position: at(1 + progressSeq), event: 'tool.progress', data: { runId, step, callId, name, progress: update } });
+          context.heartbeat(heartbeat());
+        },
+        signal: context.cancellationSignal,
+        attempt,
+        idempotencyKey: `${runId}:${callId}`,
+        lastProgress: previous?.progress,
+      });
+      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      return finish({ ok: true, result: asText(result), attempts: attempt });
+    } catch (error) {
+      if (error instanceof ToolInputError) return finish({ ok: false, error: error.message, attempts: attempt });
+      throw error;
+    }
+  } finally {
+    stopHeartbeats();
+    stream.close();
+  }
+}
+
+/** The activities: one per tool (`tool:<name>`), and `runTool` (by name in the input) for runs recorded before. */
+export function createToolActivities(dependencies: RunToolDependencies): Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>> {
+  const activities: Record<string, (input: ToolActivityInput) => Promise<ToolActivityResult>> = {
+    runTool: (input) => executeTool(dependencies, dependencies.tools.get(input.name), input),
+  };
+  for (const tool of dependencies.tools.all) {
+    activities[toolActivityName(tool.name)] = (input) => executeTool(dependencies, tool, input);
+  }
+  return activities;
 }

@@ -1,12 +1,13 @@
-import type { RunEvent } from '../shared/events';
-import { comparePositions, positionOf, type Position } from '../shared/event-id';
+import { accept, formatCursor, type Cursor } from '../shared/event-position';
+import type { RunEvent, StreamEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
 import type { RunState } from '../shared/run-types';
-import { durableEventsAfter } from './durable-events';
+import { durableEvents } from './durable-events';
 
 // One subscriber's view of a run: durable events (workflow state) merged with live events (the
-// relay), in id order, each exactly once. A live event is passed on only when it directly
-// follows what the client already has; otherwise it waits until durable state fills the gap.
+// relay), each exactly once, in an order the client's cursor can name. A live event is passed on
+// only when it comes right after what the client has (accept); otherwise it waits until durable
+// state fills the gap.
 
 export interface RunStreamSources {
   relay: LiveRelay;
@@ -19,32 +20,6 @@ export interface RunStreamOptions {
   quietRequeryMs?: number;
   /** First wait before re-reading durable state to fill a gap; doubles up to 500 ms. */
   gapRequeryMs?: number;
-}
-
-const DONE = Number.POSITIVE_INFINITY;
-const same = (a: Position, b: Position) => comparePositions(a, b) === 0;
-
-/** Whether `event` is the one that comes right after `cursor`. */
-export function followsDirectly(cursor: Position, event: RunEvent): boolean {
-  const [step, attempt, offset] = positionOf(event.id);
-  switch (event.event) {
-    case 'step.started':
-      return step === 1 ? same(cursor, [0, 0, 0]) : cursor[0] === step - 1 && cursor[1] === DONE;
-    case 'step.retrying':
-      return cursor[0] === step && cursor[1] < attempt;
-    case 'text.delta': {
-      const start = offset - event.data.delta.length;
-      if (start > 0) return same(cursor, [step, attempt, start]);
-      return same(cursor, [step, attempt, 0]) || (attempt === 1 && same(cursor, [step, 0, 0]));
-    }
-    case 'tool.started':
-    case 'tool.completed':
-    case 'tool.failed':
-      return offset === 1 ? same(cursor, [step, 0, 0]) : same(cursor, [step, 1, offset - 1]);
-    default:
-      // Step and run endings come from durable state only.
-      return false;
-  }
 }
 
 function abortPromise(signal: AbortSignal): Promise<'aborted'> {
@@ -75,9 +50,20 @@ function quietTimer(ms: number) {
   };
 }
 
+/** Sends `event` if it comes next: returns the event as the client gets it, or old / gap. */
+function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' | 'gap' {
+  const verdict = accept(cursor.value, event.position);
+  if (verdict.kind !== 'next') return verdict.kind;
+  cursor.value = verdict.next;
+  const { position: _position, ...body } = event;
+  const out = { ...body, id: formatCursor(verdict.next) } as RunEvent;
+  if (verdict.skip > 0 && out.event === 'text.delta') out.data = { ...out.data, delta: out.data.delta.slice(verdict.skip) };
+  return out;
+}
+
 export async function* streamRun(
   runId: string,
-  from: Position,
+  from: Cursor,
   sources: RunStreamSources,
   signal: AbortSignal,
   options: RunStreamOptions = {},
@@ -91,18 +77,18 @@ export async function* streamRun(
     return 'closed' as const;
   });
   const aborted = abortPromise(signal);
-  let cursor = from;
-  let pending: RunEvent[] = [];
-  let nextLive: Promise<{ live: RunEvent }> | undefined;
+  const cursor = { value: from };
+  let pending: StreamEvent[] = [];
+  let nextLive: Promise<{ live: StreamEvent }> | undefined;
   let gapWaits = 0;
 
   try {
     while (!signal.aborted) {
       const closedBefore = closed;
       const state = await sources.getState(runId);
-      for (const event of durableEventsAfter(state, cursor)) {
-        yield event;
-        cursor = positionOf(event.id);
+      for (const event of durableEvents(state)) {
+        const out = take(cursor, event);
+        if (typeof out === 'object') yield out;
       }
       if (state.status !== 'running' || closedBefore) return;
 
@@ -110,17 +96,18 @@ export async function* streamRun(
       const quiet = quietTimer(quietMs);
       try {
         while (!signal.aborted) {
-          // Pass on every pending live event that now follows directly; drop those already sent.
+          // Pass on every pending live event that now comes next; drop those the client has.
           for (let progressed = true; progressed; ) {
             progressed = false;
-            pending = pending.filter((event) => comparePositions(positionOf(event.id), cursor) > 0);
-            const next = pending.find((event) => followsDirectly(cursor, event));
-            if (next) {
-              pending.splice(pending.indexOf(next), 1);
-              yield next;
-              cursor = positionOf(next.id);
-              progressed = true;
+            const waiting: StreamEvent[] = [];
+            for (const event of pending) {
+              const out = take(cursor, event);
+              if (typeof out === 'object') {
+                yield out;
+                progressed = true;
+              } else if (out === 'gap') waiting.push(event);
             }
+            pending = waiting;
           }
           if (pending.length > 0) {
             gap = true;

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
-import { beginning, parseEventId, type Position } from '../shared/event-id';
+import { beginning, parseCursor, type Cursor } from '../shared/event-position';
 import type { LiveRelay } from '../relay/live-relay';
-import type { RunState } from '../shared/run-types';
+import type { RunState, ToolPolicy } from '../shared/run-types';
 import { HttpError } from './errors';
 import { describeIssues, runRequestSchema } from './run-request';
 import { RunNotFoundError, type RunStore } from './run-store';
@@ -13,6 +13,8 @@ export interface RunsRouterOptions {
   relay: LiveRelay;
   defaultModel: string;
   toolNames: string[];
+  toolPolicies: (names: string[]) => ToolPolicy[];
+  toolConcurrency: number;
   limits: { maxSteps: number; maxInputChars: number };
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
@@ -55,12 +57,15 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (body.input.length > limits.maxInputChars) {
       throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
     }
+    const tools = body.tools ?? options.toolNames;
     const run = await store.start({
       input: body.input,
       messages: body.messages,
       model: body.model ?? options.defaultModel,
       system: body.system,
-      tools: body.tools ?? options.toolNames,
+      tools,
+      toolPolicies: options.toolPolicies(tools),
+      toolConcurrency: options.toolConcurrency,
       maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
     });
     response.status(202).location(`/v1/runs/${run.runId}`).json({
@@ -88,9 +93,9 @@ export function runsRouter(options: RunsRouterOptions): Router {
 
   router.get('/runs/:runId/events', async (request, response) => {
     const lastEventId = request.header('last-event-id') ?? (typeof request.query.lastEventId === 'string' ? request.query.lastEventId : undefined);
-    let from: Position = beginning;
+    let from: Cursor = beginning;
     if (lastEventId !== undefined && lastEventId !== '') {
-      const position = parseEventId(lastEventId);
+      const position = parseCursor(lastEventId);
       if (!position) throw new HttpError(400, 'invalid_last_event_id', `"${lastEventId.slice(0, 100)}" is not an event id of this API`);
       from = position;
     }

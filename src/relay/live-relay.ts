@@ -1,4 +1,4 @@
-import type { RunEvent } from '../shared/events';
+import type { StreamEvent } from '../shared/events';
 
 // The live tier: events of steps that are still running, kept in the memory of the worker that
 // runs them and handed to subscribers at once. No broker. The durable tier (workflow state) is
@@ -10,8 +10,8 @@ import type { RunEvent } from '../shared/events';
 
 export interface StepPublisher {
   /** Publishes at once to every subscriber of the run, and keeps the event for late subscribers. */
-  publish(event: RunEvent): void;
-  /** Id of the last event published: the cursor that heartbeats advertise. */
+  publish(event: StreamEvent): void;
+  /** Where the last published event stands (positionLabel): the cursor that heartbeats advertise. */
   readonly cursor: string | undefined;
   /** The stream is finished; its events stay readable for a short retention time. */
   close(): void;
@@ -19,7 +19,7 @@ export interface StepPublisher {
 
 export interface Subscription {
   /** Resolves with the next event: first the buffered events of the run's open streams, then live ones. */
-  next(): Promise<RunEvent>;
+  next(): Promise<StreamEvent>;
   close(): void;
 }
 

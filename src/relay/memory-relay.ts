@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { RunEvent } from '../shared/events';
+import { positionLabel } from '../shared/event-position';
+import type { StreamEvent } from '../shared/events';
 import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
 
 // The in-process relay: activities and SSE subscribers share one process (`npm start`).
 
 interface Stream {
-  events: RunEvent[];
+  events: StreamEvent[];
   expiry?: NodeJS.Timeout;
 }
 
 class QueueSubscription implements Subscription {
-  private readonly queue: RunEvent[] = [];
-  private waiter?: (event: RunEvent) => void;
+  private readonly queue: StreamEvent[] = [];
+  private waiter?: (event: StreamEvent) => void;
   closed = false;
 
   constructor(private readonly onClose: () => void) {}
 
-  deliver(event: RunEvent) {
+  deliver(event: StreamEvent) {
     if (this.closed) return;
     if (this.waiter) {
       const waiter = this.waiter;
@@ -25,7 +26,7 @@ class QueueSubscription implements Subscription {
     } else this.queue.push(event);
   }
 
-  next(): Promise<RunEvent> {
+  next(): Promise<StreamEvent> {
     const event = this.queue.shift();
     if (event) return Promise.resolve(event);
     // A closed subscription never resolves again; its reader has stopped reading.
@@ -62,7 +63,7 @@ export class MemoryRelay implements LiveRelay {
     return {
       publish: (event) => {
         stream.events.push(event);
-        cursor = event.id;
+        cursor = positionLabel(event.position);
         for (const subscriber of this.subscribers.get(runId) ?? []) subscriber.deliver(event);
       },
       get cursor() {

@@ -39,6 +39,17 @@ export function addUsage(total: Usage, more: Usage | undefined): Usage {
   };
 }
 
+/** How the workflow schedules one tool's calls (from the tool registry). */
+export interface ToolPolicy {
+  name: string;
+  timeoutMs: number;
+  maximumAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  needsApproval: boolean;
+}
+
 export interface AgentTurnInput {
   input: string;
   messages?: ChatMessage[];
@@ -46,6 +57,10 @@ export interface AgentTurnInput {
   system?: string;
   /** Names of the tools the model may call. */
   tools: string[];
+  /** Per tool; runs started before policies existed have none and get the defaults. */
+  toolPolicies?: ToolPolicy[];
+  /** How many tool calls of one step run at once (default 8). */
+  toolConcurrency?: number;
   maxSteps: number;
 }
 
@@ -133,9 +148,9 @@ export interface ToolActivityInput {
   callId: string;
   name: string;
   arguments: string;
-  /** Positions of this call's tool.started and finished events in the step (see event-id.ts). */
-  startedSeq: number;
-  finishedSeq: number;
+  /** This call's place among the step's calls, for event positions (see event-position.ts). */
+  callIndex: number;
+  callCount: number;
 }
 
 export type ToolActivityResult =

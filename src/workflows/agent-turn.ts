@@ -3,11 +3,12 @@ import {
   ActivityFailure,
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { LlmStepActivity, ToolActivity } from '../activities';
 import {
   addUsage,
   emptyUsage,
@@ -16,7 +17,9 @@ import {
   type LlmStepRecord,
   type RunState,
   type ToolActivityResult,
+  type ToolActivityInput,
   type ToolCall,
+  type ToolPolicy,
   type ToolStepRecord,
 } from '../shared/run-types';
 import { failureTypes, maxStepsCap, runStateQuery } from './definitions';
@@ -31,9 +34,16 @@ const modelRetry = {
   maximumAttempts: 5,
   nonRetryableErrorTypes: ['ModelRequestRejected'],
 };
-const toolRetry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3 };
+const defaultToolPolicy: Omit<ToolPolicy, 'name'> = {
+  timeoutMs: 60_000,
+  maximumAttempts: 3,
+  initialIntervalMs: 1000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 10_000,
+  needsApproval: false,
+};
 
-const { llmStep } = proxyActivities<Activities>({
+const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
   startToCloseTimeout: '10 minutes',
   // The activity heartbeats every second, also while the model is silent: a dead worker is noticed fast.
   heartbeatTimeout: '15 seconds',
@@ -41,12 +51,22 @@ const { llmStep } = proxyActivities<Activities>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-const { runTool } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry: toolRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+/** The activity for one tool's calls, `tool:<name>`, under that tool's timeout and retry policy. */
+function toolActivity(activityType: string, policy: Omit<ToolPolicy, 'name'>): ToolActivity {
+  const activities = proxyActivities<Record<string, ToolActivity>>({
+    startToCloseTimeout: policy.timeoutMs,
+    // The activity heartbeats every second whatever the tool does.
+    heartbeatTimeout: '15 seconds',
+    retry: {
+      maximumAttempts: policy.maximumAttempts,
+      initialInterval: policy.initialIntervalMs,
+      backoffCoefficient: policy.backoffCoefficient,
+      maximumInterval: policy.maximumIntervalMs,
+    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  return activities[activityType]!;
+}
 
 function failureMessage(error: unknown): string {
   if (error instanceof ActivityFailure && error.cause) return error.cause.message;
@@ -94,7 +114,9 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
         state.output = result.text;
         return state;
       }
-      await runToolStep(state, result.toolCalls);
+      // Runs recorded before parallel tool calls ran them one by one through `runTool`.
+      if (patched('parallel-tool-calls')) await runToolStep(state, input, result.toolCalls);
+      else await runToolStepSequentially(state, result.toolCalls);
     }
     const message = `the model was still calling tools after ${maxSteps} model steps (maxSteps)`;
     state.status = 'failed';
@@ -113,8 +135,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
   }
 }
 
-/** Runs the calls one after another; each result goes back to the model, failures included. */
-async function runToolStep(state: RunState, toolCalls: ToolCall[]): Promise<void> {
+function newToolStep(state: RunState, toolCalls: ToolCall[]): ToolStepRecord {
   const record: ToolStepRecord = {
     step: state.steps.length + 1,
     kind: 'tools',
@@ -123,39 +144,85 @@ async function runToolStep(state: RunState, toolCalls: ToolCall[]): Promise<void
     events: [],
   };
   state.stepCount = state.steps.push(record);
-  for (const [callIndex, call] of record.calls.entries()) {
-    record.events.push({ type: 'started', callIndex });
-    call.status = 'running';
-    const startedSeq = record.events.length;
-    let outcome: ToolActivityResult;
-    try {
-      outcome = await runTool({
-        runId: state.runId,
-        step: record.step,
-        callId: call.callId,
-        name: call.name,
-        arguments: call.arguments,
-        startedSeq,
-        finishedSeq: startedSeq + 1,
-      });
-    } catch (error) {
-      if (isCancellation(error)) throw error;
-      outcome = { ok: false, error: failureMessage(error), attempts: toolRetry.maximumAttempts };
-    }
-    record.events.push({ type: 'finished', callIndex });
-    call.attempts = outcome.attempts;
-    if (outcome.ok) {
-      call.status = 'completed';
-      call.result = outcome.result;
-    } else {
-      call.status = 'failed';
-      call.error = outcome.error;
-    }
+  return record;
+}
+
+/** Runs one call and records its outcome; a failure becomes a result the model reads. */
+async function runCall(state: RunState, record: ToolStepRecord, callIndex: number, run: (input: ToolActivityInput) => Promise<ToolActivityResult>, maximumAttempts: number) {
+  const call = record.calls[callIndex]!;
+  record.events.push({ type: 'started', callIndex });
+  call.status = 'running';
+  let outcome: ToolActivityResult;
+  try {
+    outcome = await run({
+      runId: state.runId,
+      step: record.step,
+      callId: call.callId,
+      name: call.name,
+      arguments: call.arguments,
+      callIndex,
+      callCount: record.calls.length,
+    });
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    outcome = { ok: false, error: failureMessage(error), attempts: maximumAttempts };
+  }
+  record.events.push({ type: 'finished', callIndex });
+  call.attempts = outcome.attempts;
+  if (outcome.ok) {
+    call.status = 'completed';
+    call.result = outcome.result;
+  } else {
+    call.status = 'failed';
+    call.error = outcome.error;
+  }
+}
+
+function finishToolStep(state: RunState, record: ToolStepRecord) {
+  for (const call of record.calls) {
     state.messages.push({
       role: 'tool',
       tool_call_id: call.callId,
-      content: outcome.ok ? outcome.result : `Error: ${outcome.error}`,
+      content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}`,
     });
+  }
+  record.status = 'completed';
+}
+
+/**
+ * All calls of the message at once, at most toolConcurrency at a time, each its own activity with
+ * its tool's policy. Outcomes are recorded as they complete; results go back in call order.
+ */
+async function runToolStep(state: RunState, input: AgentTurnInput, toolCalls: ToolCall[]): Promise<void> {
+  const record = newToolStep(state, toolCalls);
+  const policies = new Map((input.toolPolicies ?? []).map((policy) => [policy.name, policy]));
+  const concurrency = Math.max(1, input.toolConcurrency ?? 8);
+  let next = 0;
+  const lane = async () => {
+    while (next < record.calls.length) {
+      const callIndex = next++;
+      const name = record.calls[callIndex]!.name;
+      if (!input.tools.includes(name)) {
+        const known = input.tools.join(', ') || 'none';
+        await runCall(state, record, callIndex, async () => ({ ok: false, error: `unknown tool "${name}"; tools: ${known}`, attempts: 0 }), 0);
+        continue;
+      }
+      const policy = policies.get(name) ?? { ...defaultToolPolicy, name };
+      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy), policy.maximumAttempts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, record.calls.length) }, lane));
+  finishToolStep(state, record);
+}
+
+/** The first version: one call after another through the `runTool` activity. */
+async function runToolStepSequentially(state: RunState, toolCalls: ToolCall[]): Promise<void> {
+  const record = newToolStep(state, toolCalls);
+  const runTool = toolActivity('runTool', { ...defaultToolPolicy, timeoutMs: 120_000 });
+  for (const callIndex of record.calls.keys()) {
+    await runCall(state, record, callIndex, runTool, defaultToolPolicy.maximumAttempts);
+    const call = record.calls[callIndex]!;
+    state.messages.push({ role: 'tool', tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` });
   }
   record.status = 'completed';
 }

@@ -60,3 +60,32 @@ export function assembleText(events: ReceivedEvent[]): Map<number, string> {
   }
   return byStep;
 }
+
+/**
+ * A key that grows along one stream: step, then start < body < end, then attempt and offset
+ * (text) or the sum of the calls' marks (tools; finished counts as 1e6).
+ */
+export function orderKey(id: string): number[] {
+  if (id === 'done') return [Infinity];
+  const [step, middle, last] = id.split('.');
+  if (middle === 'done') return [Number(step), 2];
+  if (middle === 't') return [Number(step), 1, 0, last!.split('-').reduce((sum, mark) => sum + (mark === 'd' ? 1e6 : Number(mark)), 0)];
+  if (middle === '0') return [Number(step), 0];
+  return [Number(step), 1, Number(middle), Number(last)];
+}
+
+export function assertIncreasingIds(events: ReceivedEvent[]): void {
+  const compare = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const x = a[i] ?? -1;
+      const y = b[i] ?? -1;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
+  for (let i = 1; i < events.length; i++) {
+    if (compare(orderKey(events[i - 1]!.id), orderKey(events[i]!.id)) >= 0) {
+      throw new Error(`ids must increase: ${events[i - 1]!.id} then ${events[i]!.id}`);
+    }
+  }
+}

@@ -6,6 +6,8 @@ export const calculatorTool: ToolDefinition<{ expression: string }> = {
   name: 'calculator',
   description: 'Evaluates an arithmetic expression with + - * / % ^ and parentheses, e.g. "(3+4)/2".',
   parameters: z.object({ expression: z.string().min(1).max(1000).describe('The arithmetic expression') }),
+  idempotent: true,
+  timeoutMs: 10_000,
   run({ expression }) {
     try {
       return formatNumber(evaluate(expression));

@@ -1,21 +1,47 @@
 import { z } from 'zod';
-import { calculatorTool } from './calculator-tool';
+import type { ToolProgress } from '../../shared/events';
+import type { ToolPolicy } from '../../shared/run-types';
 
-// A tool is defined once: its name, description, arguments as a zod schema (the JSON Schema the
-// model sees is generated from it) and run(). The workflow knows tools only by name.
+// A tool is defined once: name, description, arguments as a zod schema (the JSON Schema the model
+// sees is generated from it), timeout, retry policy, idempotency, approval, and run(). The
+// workflow knows tools only by name and policy; each call runs as the activity `tool:<name>`.
 
 export interface ToolContext {
+  /** Reports progress: it reaches SSE clients at once as tool.progress, and heartbeats the call. */
+  progress(update: ToolProgress): void;
+  /** Fires when the call is cancelled (the run was cancelled or the call timed out). */
   signal: AbortSignal;
+  /** 1 on the first attempt. */
   attempt: number;
   /** Stable across retries of one call: run id + call id. */
   idempotencyKey: string;
+  /** The last progress an earlier attempt of this call reported, if any. */
+  lastProgress?: ToolProgress;
+}
+
+export interface ToolRetry {
+  maximumAttempts: number;
+  initialIntervalMs?: number;
+  backoffCoefficient?: number;
+  maximumIntervalMs?: number;
 }
 
 export interface ToolDefinition<Args = any> {
   name: string;
   description: string;
   parameters: z.ZodType<Args>;
-  run(args: Args, context: ToolContext): Promise<string> | string;
+  /** Start-to-close timeout of one attempt; default 60 s. */
+  timeoutMs?: number;
+  /** Default: 3 attempts, 1 s doubling to 10 s. */
+  retry?: ToolRetry;
+  /** Safe to run twice. A tool that is not gets one attempt, unless it uses the idempotency key. */
+  idempotent: boolean;
+  /** Deduplicates its side effect by context.idempotencyKey, so retries are safe. */
+  usesIdempotencyKey?: boolean;
+  /** The run pauses for a human decision before this tool runs (see the approvals API). */
+  needsApproval?: boolean;
+  /** The result goes to the model as text: strings as they are, anything else as JSON. */
+  run(args: Args, context: ToolContext): Promise<unknown> | unknown;
 }
 
 /** A failure that retrying cannot fix (bad input): reported to the model at once. */
@@ -31,14 +57,21 @@ export interface OpenAiToolSpec {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
+export const toolActivityName = (tool: string) => `tool:${tool}`;
+
+const defaultRetry: Required<ToolRetry> = { maximumAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2, maximumIntervalMs: 10_000 };
+
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
 
   constructor(tools: ToolDefinition[]) {
-    for (const tool of tools) {
-      if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is defined twice`);
-      this.tools.set(tool.name, tool);
-    }
+    for (const tool of tools) this.add(tool);
+  }
+
+  add(tool: ToolDefinition): void {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must be 1-64 of A-Z a-z 0-9 _ -`);
+    if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is defined twice`);
+    this.tools.set(tool.name, tool);
   }
 
   get(name: string): ToolDefinition | undefined {
@@ -49,6 +82,10 @@ export class ToolRegistry {
     return [...this.tools.keys()];
   }
 
+  get all(): ToolDefinition[] {
+    return [...this.tools.values()];
+  }
+
   specs(names: string[]): OpenAiToolSpec[] {
     return names.flatMap((name) => {
       const tool = this.tools.get(name);
@@ -57,6 +94,25 @@ export class ToolRegistry {
       return [{ type: 'function' as const, function: { name: tool.name, description: tool.description, parameters } }];
     });
   }
-}
 
-export const builtinTools: ToolDefinition[] = [calculatorTool];
+  /** What the workflow needs to schedule each tool's calls: timeouts and retries. */
+  policies(names: string[]): ToolPolicy[] {
+    return names.flatMap((name) => {
+      const tool = this.tools.get(name);
+      if (!tool) return [];
+      const retry = { ...defaultRetry, ...tool.retry };
+      const retriesAreSafe = tool.idempotent || tool.usesIdempotencyKey === true;
+      return [
+        {
+          name,
+          timeoutMs: tool.timeoutMs ?? 60_000,
+          maximumAttempts: retriesAreSafe ? retry.maximumAttempts : 1,
+          initialIntervalMs: retry.initialIntervalMs,
+          backoffCoefficient: retry.backoffCoefficient,
+          maximumIntervalMs: retry.maximumIntervalMs,
+          needsApproval: tool.needsApproval === true,
+        },
+      ];
+    });
+  }
+}

@@ -38,6 +38,7 @@ const stack = await startStack({
   taskQueue: 'bench',
   model: { ...config.model, baseURL: model.baseURL, name: 'bench', useDemo: false },
   limits: config.limits,
+  toolSettings: config.tools,
   temporalUiUrl: config.temporal.uiUrl,
 });
 const openai = new OpenAI({ baseURL: model.baseURL, apiKey: 'unused', maxRetries: 0 });

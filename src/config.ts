@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { ToolSettings } from './activities/tools';
 
 // All configuration, read once from the environment and validated; a bad value fails fast with
 // a message naming the variable. Tests pass their own env.
@@ -28,6 +29,11 @@ const schema = z.object({
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  WORKSPACE_DIR: optionalText,
+  HTTP_GET_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0', '']).default('false').transform((value) => value === 'true' || value === '1'),
+  HTTP_GET_ALLOWED_HOSTS: z.string().default(''),
+  HTTP_GET_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  HTTP_GET_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
   DEMO_MODEL_PORT: port(0),
   DEMO_MODEL_FIRST_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(200),
   DEMO_MODEL_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(30),
@@ -60,6 +66,7 @@ export interface Config {
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
   limits: { maxSteps: number; maxInputChars: number };
   toolConcurrency: number;
+  tools: ToolSettings;
 }
 
 export class ConfigError extends Error {
@@ -105,5 +112,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
     toolConcurrency: values.TOOL_CONCURRENCY,
+    tools: {
+      workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
+      httpGet: {
+        allowPrivate: values.HTTP_GET_ALLOW_PRIVATE,
+        allowedHosts: values.HTTP_GET_ALLOWED_HOSTS.split(',').map((host) => host.trim()).filter(Boolean),
+        timeoutMs: values.HTTP_GET_TIMEOUT_MS,
+        maxBytes: values.HTTP_GET_MAX_BYTES,
+      },
+    },
   };
 }

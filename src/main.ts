@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config';
@@ -58,6 +59,7 @@ async function main() {
     log(`Temporal dev server: ${address} (data: ${config.dataDir}/temporal.db; ${cli.kind === 'path' ? cli.path : 'SDK download'})`);
   }
 
+  mkdirSync(config.tools.workspaceDir, { recursive: true });
   let model: Config['model'] = config.model;
   let demo: ModelServer | undefined;
   if (config.model.useDemo) {
@@ -84,6 +86,7 @@ async function main() {
     model,
     limits: config.limits,
     toolConcurrency: config.toolConcurrency,
+    toolSettings: config.tools,
     temporalUiUrl: uiUrl,
     host: config.host,
     port: config.port,

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { defaultTools } from './activities/tools';
+import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
 import { RunStore } from './api/run-store';
@@ -22,8 +22,9 @@ export interface StackOptions {
   taskQueue: string;
   model: Config['model'];
   limits: Config['limits'];
-  /** The tools offered (default: the built-in and custom ones). */
+  /** The tools offered (default: the built-in and custom ones, with these settings). */
   tools?: ToolRegistry;
+  toolSettings: ToolSettings;
   /** Tool calls of one step that run at once (default 8). */
   toolConcurrency?: number;
   temporalUiUrl: string;
@@ -43,7 +44,7 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const relay = new MemoryRelay();
-  const tools = options.tools ?? new ToolRegistry(defaultTools());
+  const tools = options.tools ?? new ToolRegistry(defaultTools(options.toolSettings));
   const worker = await createAgentWorker({
     connection: options.nativeConnection,
     namespace: options.namespace,

@@ -1,6 +1,8 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from './activities';
+import { defaultTools } from './activities/tools';
+import { ToolRegistry } from './activities/tools/registry';
 import { loadConfig } from './config';
 import { MemoryRelay } from './relay/memory-relay';
 
@@ -60,6 +62,7 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     relay: new MemoryRelay(),
     model: config.model,
+    tools: new ToolRegistry(defaultTools(config.tools)),
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   await worker.run();

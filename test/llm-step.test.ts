@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
+import { calculatorTool } from '../src/activities/tools/calculator-tool';
+import { ToolRegistry } from '../src/activities/tools/registry';
 import { ChunkAssembler, ModelStreamError } from '../src/activities/chunk-assembler';
 import { chunk, usageChunk } from '../src/demo-model/chunks';
 import { startModelServer, type Frame, type ModelServer } from '../src/demo-model/server';
@@ -132,7 +134,7 @@ async function runStep(name: string, frames: Frame[], done?: boolean, attempt = 
     for (;;) received.push(await subscription.next());
   })();
   void collecting;
-  const { llmStep } = createActivities({ relay, model: { baseURL: server.baseURL, apiKey: 'k', timeoutMs: 10_000 } });
+  const { llmStep } = createActivities({ relay, model: { baseURL: server.baseURL, apiKey: 'k', timeoutMs: 10_000 }, tools: new ToolRegistry([calculatorTool]) });
   const environment = new MockActivityEnvironment({ attempt });
   const heartbeats: unknown[] = [];
   environment.on('heartbeat', (details) => heartbeats.push(details));

@@ -4,13 +4,12 @@ import type { LiveRelay } from '../relay/live-relay';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import { createLlmStep } from './llm-step';
 import { createToolActivities } from './run-tool';
-import { defaultTools } from './tools';
-import { ToolRegistry } from './tools/registry';
+import type { ToolRegistry } from './tools/registry';
 
 export interface ActivityDependencies {
   relay: LiveRelay;
   model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'>;
-  tools?: ToolRegistry;
+  tools: ToolRegistry;
   heartbeatIntervalMs?: number;
 }
 
@@ -25,7 +24,7 @@ export function createModelClient(model: ActivityDependencies['model']): OpenAI 
 }
 
 export function createActivities(dependencies: ActivityDependencies) {
-  const tools = dependencies.tools ?? new ToolRegistry(defaultTools());
+  const { tools } = dependencies;
   const openai = createModelClient(dependencies.model);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
   return {

@@ -28,6 +28,7 @@ export async function startTestStack(
     taskQueue,
     model: { ...config.model, baseURL: model.baseURL, apiKey: overrides.apiKey, name: 'scripted', useDemo: false },
     limits: config.limits,
+    toolSettings: config.tools,
     temporalUiUrl: 'http://localhost:8233',
     ...overrides,
   });

@@ -1,0 +1,130 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { z } from 'zod';
+import { checkAddress, type AddressPolicy } from './address-policy';
+import { ToolInputError, type ToolContext, type ToolDefinition } from './registry';
+
+// A real HTTP GET with limits on time and size, progress in bytes, and SSRF protection: the check
+// runs inside the socket's own DNS lookup, so the address checked is the address connected to,
+// and again at every redirect.
+
+export interface HttpGetOptions extends AddressPolicy {
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects?: number;
+}
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  truncated: boolean;
+  url: string;
+}
+
+function checkedLookup(policy: AddressPolicy, host: string): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      const list = addresses as LookupAddress[];
+      for (const entry of list) {
+        const refusal = checkAddress(policy, host, entry.address);
+        if (refusal) return callback(Object.assign(new Error(refusal), { code: 'EREFUSED_ADDRESS' }), '', 0);
+      }
+      if (options.all) return (callback as unknown as (error: null, addresses: LookupAddress[]) => void)(null, list);
+      const first = list[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+function getOnce(url: URL, options: HttpGetOptions, context: ToolContext): Promise<Response> {
+  const client = url.protocol === 'https:' ? https : http;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // Sockets skip the lookup for IP literals, so those are checked here.
+  const literalRefusal = isIP(host) ? checkAddress(options, host, host) : undefined;
+  if (literalRefusal) return Promise.reject(Object.assign(new Error(literalRefusal), { code: 'EREFUSED_ADDRESS' }));
+  return new Promise((resolve, reject) => {
+    const request = client.get(
+      url,
+      { lookup: checkedLookup(options, host), signal: context.signal, timeout: options.timeoutMs, headers: { 'user-agent': 'durable-agents/http_get' } },
+      (response) => {
+        const total = Number(response.headers['content-length']) || undefined;
+        const parts: Buffer[] = [];
+        let received = 0;
+        let truncated = false;
+        response.on('data', (chunk: Buffer) => {
+          const room = options.maxBytes - received;
+          if (chunk.length > room) {
+            parts.push(chunk.subarray(0, room));
+            received += room;
+            truncated = true;
+            response.destroy();
+            finish();
+            return;
+          }
+          parts.push(chunk);
+          received += chunk.length;
+          context.progress({ message: `${received} bytes`, ...(total ? { fraction: Math.min(1, received / total) } : {}), data: { bytes: received } });
+        });
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(parts).toString('utf8'), truncated, url: url.toString() });
+        };
+        response.on('end', finish);
+        response.on('error', (error) => (truncated ? finish() : reject(error)));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}
+
+export function createHttpGetTool(options: HttpGetOptions): ToolDefinition<{ url: string }> {
+  return {
+    name: 'http_get',
+    description: 'Fetches a public http(s) URL with GET and returns the status and the start of the body.',
+    parameters: z.object({ url: z.string().min(1).max(4000).describe('An http:// or https:// URL') }),
+    idempotent: true,
+    timeoutMs: options.timeoutMs * 2 + 5000,
+    async run({ url }, context) {
+      let current: URL;
+      try {
+        current = new URL(url);
+      } catch {
+        throw new ToolInputError(`not a URL: ${url}`);
+      }
+      for (let redirects = 0; ; redirects++) {
+        if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+          throw new ToolInputError(`refused: only http and https URLs, not ${current.protocol}`);
+        }
+        if (current.username || current.password) throw new ToolInputError('refused: URLs with credentials');
+        let response: Response;
+        try {
+          response = await getOnce(current, options, context);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === 'EREFUSED_ADDRESS' || code === 'ENOTFOUND') throw new ToolInputError((error as Error).message);
+          throw error;
+        }
+        const location = response.headers.location;
+        if (response.status >= 300 && response.status < 400 && location) {
+          if (redirects >= (options.maxRedirects ?? 5)) throw new ToolInputError(`too many redirects (last: ${current})`);
+          current = new URL(location, current);
+          continue;
+        }
+        return {
+          url: response.url,
+          status: response.status,
+          contentType: response.headers['content-type'] ?? null,
+          body: response.body,
+          truncated: response.truncated,
+        };
+      }
+    },
+  };
+}

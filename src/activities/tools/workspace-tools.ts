@@ -12,6 +12,7 @@ const maxFileBytes = 1_000_000;
 
 /** Files under `start`, depth first, never leaving the workspace (links are followed only inside). */
 async function* walk(workspace: Workspace, start: string, signal: AbortSignal): AsyncGenerator<string> {
+  // Real paths already visited: a link to a file or directory inside is read once, loops end.
   const seen = new Set<string>();
   const stack = [start];
   while (stack.length > 0) {
@@ -29,7 +30,10 @@ async function* walk(workspace: Workspace, start: string, signal: AbortSignal): 
       }
       const info = await stat(path).catch(() => undefined);
       if (info?.isDirectory()) stack.push(path);
-      else if (info?.isFile()) yield path;
+      else if (info?.isFile() && !seen.has(path)) {
+        seen.add(path);
+        yield path;
+      }
     }
   }
 }

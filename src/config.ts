@@ -30,6 +30,7 @@ const schema = z.object({
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WORKSPACE_DIR: optionalText,
+  MCP_CONFIG: optionalText,
   HTTP_GET_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0', '']).default('false').transform((value) => value === 'true' || value === '1'),
   HTTP_GET_ALLOWED_HOSTS: z.string().default(''),
   HTTP_GET_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
@@ -67,6 +68,8 @@ export interface Config {
   limits: { maxSteps: number; maxInputChars: number };
   toolConcurrency: number;
   tools: ToolSettings;
+  /** A JSON file listing MCP servers whose tools join the registry. */
+  mcpConfigPath?: string;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
     toolConcurrency: values.TOOL_CONCURRENCY,
+    mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     tools: {
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
       httpGet: {

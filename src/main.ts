@@ -5,6 +5,7 @@ import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
 import { startStack, type Stack } from './stack';
+import { setUpTools } from './tool-setup';
 import { findTemporalCli, TemporalCliNotFoundError } from './temporal/cli';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 
@@ -71,6 +72,8 @@ async function main() {
     log(`Model: ${config.model.name} at ${redactUrl(config.model.baseURL ?? 'https://api.openai.com/v1')}`);
   }
 
+  const tools = await setUpTools(config, log);
+  cleanups.push(() => tools.close());
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   cleanups.push(async () => {
@@ -87,6 +90,7 @@ async function main() {
     limits: config.limits,
     toolConcurrency: config.toolConcurrency,
     toolSettings: config.tools,
+    tools: tools.registry,
     temporalUiUrl: uiUrl,
     host: config.host,
     port: config.port,

@@ -1,10 +1,9 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from './activities';
-import { defaultTools } from './activities/tools';
-import { ToolRegistry } from './activities/tools/registry';
 import { loadConfig } from './config';
 import { MemoryRelay } from './relay/memory-relay';
+import { setUpTools } from './tool-setup';
 
 // The worker runs agent-turn workflows and their activities, and hosts the live streams of the
 // activities it runs. `npm start` runs it in the API's process; `npm run worker` alone.
@@ -55,6 +54,7 @@ async function main() {
   if (config.model.useDemo) {
     throw new Error('npm run worker needs OPENAI_BASE_URL (and OPENAI_API_KEY if the endpoint wants one)');
   }
+  const tools = await setUpTools(config, (line) => console.log(line));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createAgentWorker({
     connection,
@@ -62,11 +62,12 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     relay: new MemoryRelay(),
     model: config.model,
-    tools: new ToolRegistry(defaultTools(config.tools)),
+    tools: tools.registry,
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
   await worker.run();
   await connection.close();
+  await tools.close();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -30,6 +30,8 @@ export interface ToolDefinition<Args = any> {
   name: string;
   description: string;
   parameters: z.ZodType<Args>;
+  /** The JSON Schema shown to the model, when it is not generated from `parameters` (MCP tools). */
+  jsonSchema?: Record<string, unknown>;
   /** Start-to-close timeout of one attempt; default 60 s. */
   timeoutMs?: number;
   /** Default: 3 attempts, 1 s doubling to 10 s. */
@@ -90,7 +92,7 @@ export class ToolRegistry {
     return names.flatMap((name) => {
       const tool = this.tools.get(name);
       if (!tool) return [];
-      const { $schema: _ignored, ...parameters } = z.toJSONSchema(tool.parameters) as Record<string, unknown>;
+      const { $schema: _ignored, ...parameters } = tool.jsonSchema ?? (z.toJSONSchema(tool.parameters) as Record<string, unknown>);
       return [{ type: 'function' as const, function: { name: tool.name, description: tool.description, parameters } }];
     });
   }

@@ -104,7 +104,7 @@ async function main() {
   log('');
   log('Try it (starts a run, then streams it):');
   log(
-    `  curl -s ${api}/v1/runs -H 'content-type: application/json' -d '{"input":"What is 12*7 and (3+4)/2?"}' ` +
+    `  curl -s ${api}/v1/runs -H 'content-type: application/json' -d '{"input":"What is 12*7, wait 3 seconds and tell me the time in Asia/Tokyo"}' ` +
       `| node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).runId))' ` +
       `| xargs -I{} curl -sN ${api}/v1/runs/{}/events`,
   );

@@ -76,3 +76,27 @@ test('when the demo model is paced, then its tokens are spread over time, not se
     await paced.close();
   }
 });
+
+test('when asked about several things at once, then it calls several tools in one message and sums up their results', async () => {
+  const input = 'What is 12*7, wait 3 seconds and tell me the time in Asia/Tokyo';
+  const offered = ['calculator', 'wait', 'current_time'].map((name) => ({ type: 'function' as const, function: { name, parameters: { type: 'object' } } }));
+  const first = await openai.chat.completions.create({ model: 'demo', messages: [{ role: 'user', content: input }], tools: offered });
+  const calls = first.choices[0]!.message.tool_calls!.map((call) => ('function' in call ? [call.function.name, JSON.parse(call.function.arguments)] : []));
+  assert.deepEqual(calls, [
+    ['calculator', { expression: '12*7' }],
+    ['wait', { seconds: 3 }],
+    ['current_time', { timezone: 'Asia/Tokyo' }],
+  ]);
+  const ids = first.choices[0]!.message.tool_calls!.map((call) => call.id);
+  const answer = await openai.chat.completions.create({
+    model: 'demo',
+    messages: [
+      { role: 'user', content: input },
+      first.choices[0]!.message,
+      { role: 'tool', tool_call_id: ids[0]!, content: '84' },
+      { role: 'tool', tool_call_id: ids[1]!, content: 'waited 3 s' },
+      { role: 'tool', tool_call_id: ids[2]!, content: JSON.stringify({ local: 'Saturday 1 January 2000 at 09:00:00 GMT+9' }) },
+    ],
+  });
+  assert.equal(answer.choices[0]!.message.content, 'I called 3 tools at once: 12*7 = 84; I waited 3 s; it is Saturday 1 January 2000 at 09:00:00 GMT+9.');
+});

@@ -39,26 +39,62 @@ function lastUserIndex(request: ChatRequest): number {
   return -1;
 }
 
+const waitPattern = /\bwait(?:ing)?\s+(?:for\s+)?(\d+(?:\.\d+)?)\s*(?:s|secs?|seconds?)\b/gi;
+const timePattern = /\b(what time|the time|current time|time is it)\b/i;
+const zonePattern = /\bin\s+([A-Z][A-Za-z_]+\/[A-Za-z_]+(?:\/[A-Za-z_]+)?)/;
+
+/** The calls the demo model makes for an input: arithmetic, waits and the time, all at once. */
+export function plannedCalls(input: string, offered: Set<string>): Array<{ name: string; arguments: Record<string, unknown> }> {
+  const calls: Array<{ name: string; arguments: Record<string, unknown> }> = [];
+  if (offered.has('calculator')) for (const expression of findExpressions(input.replace(waitPattern, ''))) calls.push({ name: 'calculator', arguments: { expression } });
+  if (offered.has('wait')) for (const match of input.matchAll(waitPattern)) calls.push({ name: 'wait', arguments: { seconds: Number(match[1]) } });
+  if (offered.has('current_time') && timePattern.test(input)) {
+    const zone = zonePattern.exec(input)?.[1];
+    calls.push({ name: 'current_time', arguments: zone ? { timezone: zone } : {} });
+  }
+  return calls;
+}
+
+function describeResult(name: string, args: Record<string, unknown>, content: string): string {
+  if (content.startsWith('Error:')) return `${name} failed (${content.slice(7)})`;
+  if (name === 'calculator') return `${String(args.expression)} = ${content}`;
+  if (name === 'wait') return `I waited ${String(args.seconds)} s`;
+  if (name === 'current_time') {
+    try {
+      return `it is ${(JSON.parse(content) as { local: string }).local}`;
+    } catch {
+      return `it is ${content}`;
+    }
+  }
+  return `${name} said ${content}`;
+}
+
 function answerFromToolResults(request: ChatRequest, after: number): string {
-  const expressions = new Map<string, string>();
+  const calls = new Map<string, { name: string; args: Record<string, unknown> }>();
   const lines: string[] = [];
+  const names: string[] = [];
   for (const message of request.messages.slice(after + 1)) {
     if (message.role === 'assistant') {
-      for (const call of (message.tool_calls ?? []) as Array<{ id: string; function: { arguments: string } }>) {
+      for (const call of (message.tool_calls ?? []) as Array<{ id: string; function: { name: string; arguments: string } }>) {
+        let args: Record<string, unknown> = {};
         try {
-          expressions.set(call.id, (JSON.parse(call.function.arguments) as { expression: string }).expression);
+          args = JSON.parse(call.function.arguments) as Record<string, unknown>;
         } catch {
-          expressions.set(call.id, call.function.arguments);
+          // shown as the tool's error anyway
         }
+        calls.set(call.id, { name: call.function.name, args });
       }
     }
     if (message.role === 'tool') {
-      lines.push(`${expressions.get(message.tool_call_id ?? '') ?? '?'} = ${message.content}`);
+      const call = calls.get(message.tool_call_id ?? '') ?? { name: 'tool', args: {} };
+      names.push(call.name);
+      lines.push(describeResult(call.name, call.args, message.content ?? ''));
     }
   }
-  return lines.length === 1
-    ? `I used the calculator: ${lines[0]}.`
-    : `I used the calculator ${lines.length} times: ${lines.join("; ")}.`;
+  if (names.every((name) => name === 'calculator')) {
+    return lines.length === 1 ? `I used the calculator: ${lines[0]}.` : `I used the calculator ${lines.length} times: ${lines.join('; ')}.`;
+  }
+  return `I called ${lines.length} tools at once: ${lines.join('; ')}.`;
 }
 
 function cannedAnswer(input: string): string {
@@ -66,7 +102,8 @@ function cannedAnswer(input: string): string {
   return (
     'This is the built-in demo model, so this answer is canned. Every word you read was streamed ' +
     'live from a Temporal activity, and the run survives a crash of the worker. Ask me some ' +
-    `arithmetic, such as "what is 12*7 and (3+4)/2?", and I will call the calculator tool. You said: "${shown}"`
+    'arithmetic, a wait or the time, such as "what is 12*7, wait 3 seconds and tell me the time in Asia/Tokyo", ' +
+    `and I will call the tools for it, all at once. You said: "${shown}"`
   );
 }
 
@@ -74,7 +111,7 @@ export function demoReply(request: ChatRequest, pace: Pace): Reply {
   const model = request.model;
   const userIndex = lastUserIndex(request);
   const input = userIndex >= 0 ? (request.messages[userIndex]!.content ?? '') : '';
-  const offersCalculator = (request.tools ?? []).some((tool) => tool.function.name === 'calculator');
+  const offered = new Set((request.tools ?? []).map((tool) => tool.function.name));
   const toolResultsFollow = request.messages.slice(userIndex + 1).some((message) => message.role === 'tool');
   const prompt = promptTokens(request);
 
@@ -82,12 +119,12 @@ export function demoReply(request: ChatRequest, pace: Pace): Reply {
   let text = '';
   if (toolResultsFollow) text = answerFromToolResults(request, userIndex);
   else {
-    const expressions = offersCalculator ? findExpressions(input) : [];
-    if (expressions.length > 0) {
-      calls = expressions.map((expression, index) => ({
+    const planned = plannedCalls(input, offered);
+    if (planned.length > 0) {
+      calls = planned.map((call, index) => ({
         id: `call_${Date.now().toString(36)}_${index}`,
-        name: 'calculator',
-        arguments: JSON.stringify({ expression }),
+        name: call.name,
+        arguments: JSON.stringify(call.arguments),
       }));
     } else text = cannedAnswer(input);
   }

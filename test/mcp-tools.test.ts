@@ -11,7 +11,7 @@ import { startHttpMcpServer } from './fixtures/mcp-server';
 import { readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
-import { callsInput, toolScript } from './helpers/tool-script';
+import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 
 // MCP servers over stdio (a child process) and Streamable HTTP, through the whole stack.
 
@@ -64,7 +64,7 @@ describe('MCP tools', () => {
 
   for (const server of ['local', 'remote']) {
     test(`when the model calls an MCP tool over ${server === 'local' ? 'stdio' : 'Streamable HTTP'}, then its progress notifications stream as tool.progress and its result reaches the model`, async () => {
-      const { events, terminal } = await run(callsInput([`${server}__count`, { n: 5 }]));
+      const { events, terminal } = await run(toolCallScriptInput([`${server}__count`, { n: 5 }]));
       const progress = events.filter((event) => event.event === 'tool.progress').map((event) => event.data.progress);
       assert.deepEqual(progress.map((update) => update.message), ['counted 1', 'counted 2', 'counted 3', 'counted 4', 'counted 5']);
       assert.equal(progress.at(-1)!.fraction, 1);
@@ -73,7 +73,7 @@ describe('MCP tools', () => {
   }
 
   test('when an MCP tool reports an error or gets bad arguments, then the model reads the error', async () => {
-    const { events, terminal } = await run(callsInput(['local__broken', {}], ['remote__count', { n: 'many' }]));
+    const { events, terminal } = await run(toolCallScriptInput(['local__broken', {}], ['remote__count', { n: 'many' }]));
     const errors = events.filter((event) => event.event === 'tool.failed').map((event) => event.data.error);
     assert.equal(errors.length, 2);
     assert.ok(errors.some((error) => /the broken tool broke/.test(error)));

@@ -8,7 +8,7 @@ import { calculatorTool } from '../src/activities/tools/calculator-tool';
 import { readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
-import { callsInput, toolScript } from './helpers/tool-script';
+import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 
 // Tool calls as Temporal activities: parallel, bounded, retried, reported to the model.
 
@@ -101,7 +101,7 @@ const maxOverlap = (list: Span[]) =>
 describe('parallel tool calls', () => {
   test('when the model asks for five tools at once, then all five run at the same time as separate activities', async () => {
     const calls = [0, 1, 2, 3, 4].map((i) => ['sleepy', { ms: 700, key: `p${i}` }] as [string, unknown]);
-    const { runId, events, terminal } = await run(stack, callsInput(...calls));
+    const { runId, events, terminal } = await run(stack, toolCallScriptInput(...calls));
     const mine = spans.filter((span) => span.key.startsWith('p'));
     assert.equal(mine.length, 5);
     assert.equal(maxOverlap(mine), 5, 'every call overlapped every other');
@@ -115,7 +115,7 @@ describe('parallel tool calls', () => {
 
   test('when the concurrency bound is 2, then no more than two calls run at once and all complete', async () => {
     const calls = [0, 1, 2, 3, 4].map((i) => ['sleepy', { ms: 300, key: `b${i}` }] as [string, unknown]);
-    const { terminal } = await run(bounded, callsInput(...calls));
+    const { terminal } = await run(bounded, toolCallScriptInput(...calls));
     const mine = spans.filter((span) => span.key.startsWith('b'));
     assert.equal(mine.length, 5);
     assert.equal(maxOverlap(mine), 2);
@@ -123,7 +123,7 @@ describe('parallel tool calls', () => {
   });
 
   test('when results complete out of order, then tool.completed events arrive in completion order', async () => {
-    const { events } = await run(stack, callsInput(['sleepy', { ms: 600, key: 'slow' }], ['sleepy', { ms: 50, key: 'fast' }]));
+    const { events } = await run(stack, toolCallScriptInput(['sleepy', { ms: 600, key: 'slow' }], ['sleepy', { ms: 50, key: 'fast' }]));
     const completed = events.filter((event) => event.event === 'tool.completed').map((event) => event.data.result);
     assert.deepEqual(completed, ['fast slept 50 ms', 'slow slept 600 ms']);
   });
@@ -131,7 +131,7 @@ describe('parallel tool calls', () => {
 
 describe('failures', () => {
   test('when a tool fails then succeeds on retry, then the result is delivered and the retry read the last progress', async () => {
-    const { events, terminal } = await run(stack, callsInput(['flaky', { key: 'retry-once', failures: 1 }]));
+    const { events, terminal } = await run(stack, toolCallScriptInput(['flaky', { key: 'retry-once', failures: 1 }]));
     assert.equal(attempts.get('retry-once'), 2);
     const completed = events.find((event) => event.event === 'tool.completed')!;
     assert.equal(completed.data.attempts, 2);
@@ -140,7 +140,7 @@ describe('failures', () => {
   });
 
   test('when a tool keeps failing, then after its retries the model gets the error and the run still completes', async () => {
-    const { events, terminal } = await run(stack, callsInput(['flaky', { key: 'always', failures: 99 }], ['sleepy', { ms: 10, key: 'neighbour' }]));
+    const { events, terminal } = await run(stack, toolCallScriptInput(['flaky', { key: 'always', failures: 99 }], ['sleepy', { ms: 10, key: 'neighbour' }]));
     assert.equal(attempts.get('always'), 3);
     const failed = events.find((event) => event.event === 'tool.failed')!;
     assert.match(failed.data.error, /transient failure on attempt 3/);
@@ -150,7 +150,7 @@ describe('failures', () => {
   });
 
   test('when arguments fail the schema or the tool rejects its input, then the model is told at once, without retries', async () => {
-    const { events } = await run(stack, callsInput(['picky', { n: 1.5 }], ['picky', { n: -1 }]));
+    const { events } = await run(stack, toolCallScriptInput(['picky', { n: 1.5 }], ['picky', { n: -1 }]));
     const errors = events.filter((event) => event.event === 'tool.failed').map((event) => event.data.error).sort();
     assert.equal(errors.length, 2);
     assert.match(errors[0]!, /invalid arguments: n: /);
@@ -159,13 +159,13 @@ describe('failures', () => {
   });
 
   test('when a tool is not idempotent, then it gets one attempt', async () => {
-    const { events } = await run(stack, callsInput(['once', { key: 'side-effect' }]));
+    const { events } = await run(stack, toolCallScriptInput(['once', { key: 'side-effect' }]));
     assert.equal(attempts.get('side-effect'), 1);
     assert.equal(events.find((event) => event.event === 'tool.failed')!.data.attempts, 1);
   });
 
   test('when the model names a tool that does not exist, then it gets an error result, not a crash', async () => {
-    const { events, terminal } = await run(stack, callsInput(['teleport', {}], ['calculator', { expression: '1+1' }]));
+    const { events, terminal } = await run(stack, toolCallScriptInput(['teleport', {}], ['calculator', { expression: '1+1' }]));
     assert.match(events.find((event) => event.event === 'tool.failed')!.data.error, /unknown tool "teleport"/);
     assert.equal(terminal.data.output, 'results: Error: unknown tool "teleport"; tools: sleepy, flaky, picky, once, wait, calculator | 2');
   });
@@ -173,7 +173,7 @@ describe('failures', () => {
 
 describe('progress and cancellation', () => {
   test('when a long tool runs, then its progress streams live and cancelling the run stops it at once', async () => {
-    const started = await stack.post('/v1/runs', { input: callsInput(['wait', { seconds: 60 }]) });
+    const started = await stack.post('/v1/runs', { input: toolCallScriptInput(['wait', { seconds: 60 }]) });
     const runId = started.body.runId;
     let cancelled: Promise<unknown> | undefined;
     const { events } = await readSse(`${stack.url}/v1/runs/${runId}/events`, {

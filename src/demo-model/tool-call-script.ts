@@ -1,7 +1,7 @@
-import { textFrames, toolCallFrames } from '../../src/demo-model/chunks';
-import type { ChatRequest, Reply } from '../../src/demo-model/server';
+import { textFrames, toolCallFrames } from './chunks';
+import type { ChatRequest, Reply } from './server';
 
-// A model for tool tests: the user input is JSON {"calls": [{name, arguments}]}; the model asks
+// A model for tool tests and benchmarks: the user input is JSON {"calls": [{name, arguments}]}; the model asks
 // for exactly those calls, then answers with the tool results it got, in order.
 
 export function toolScript(request: ChatRequest): Reply {
@@ -22,5 +22,5 @@ export function toolScript(request: ChatRequest): Reply {
   };
 }
 
-export const callsInput = (...calls: Array<[name: string, arguments: unknown]>) =>
+export const toolCallScriptInput = (...calls: Array<[name: string, arguments: unknown]>) =>
   JSON.stringify({ calls: calls.map(([name, args]) => ({ name, arguments: args })) });

@@ -31,6 +31,10 @@ const schema = z.object({
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WORKSPACE_DIR: optionalText,
   MCP_CONFIG: optionalText,
+  RELAY_SECRET: optionalText,
+  STREAM_HOST: z.string().min(1).default('127.0.0.1'),
+  STREAM_PORT: port(0),
+  STREAM_ADVERTISE_URL: optionalText.pipe(z.url().optional()),
   HTTP_GET_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0', '']).default('false').transform((value) => value === 'true' || value === '1'),
   HTTP_GET_ALLOWED_HOSTS: z.string().default(''),
   HTTP_GET_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
@@ -70,6 +74,8 @@ export interface Config {
   tools: ToolSettings;
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
+  /** Between APIs and workers in split deployments. */
+  relay: { secret?: string; host: string; port: number; advertiseUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -77,6 +83,19 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** For `npm run worker` and `npm run api`, which talk to each other. */
+export function requireSplitSettings(config: Config, role: 'worker' | 'api'): { address: string; secret: string } {
+  const missing = [
+    ...(config.temporal.address ? [] : ['TEMPORAL_ADDRESS (a running Temporal, host:port)']),
+    ...(config.relay.secret ? [] : ['RELAY_SECRET (the same long random string for every API and worker)']),
+    ...(role === 'worker' && config.model.useDemo ? ['OPENAI_BASE_URL or OPENAI_API_KEY (the model endpoint)'] : []),
+  ];
+  if (missing.length > 0) {
+    throw new ConfigError(`npm run ${role} needs ${missing.join(', ')}; \`npm start\` runs everything in one process without them.`);
+  }
+  return { address: config.temporal.address!, secret: config.relay.secret! };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -116,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
     toolConcurrency: values.TOOL_CONCURRENCY,
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
+    relay: { secret: values.RELAY_SECRET, host: values.STREAM_HOST, port: values.STREAM_PORT, advertiseUrl: values.STREAM_ADVERTISE_URL },
     tools: {
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
       httpGet: {

@@ -1,12 +1,15 @@
+import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from './activities';
-import { loadConfig } from './config';
+import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
+import { startRelayServer } from './relay/relay-server';
 import { setUpTools } from './tool-setup';
 
 // The worker runs agent-turn workflows and their activities, and hosts the live streams of the
-// activities it runs. `npm start` runs it in the API's process; `npm run worker` alone.
+// activities it runs. `npm start` runs it in the API's process; `npm run worker` alone, with a
+// stream endpoint that APIs reach at the address in its identity and its heartbeats.
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
@@ -32,11 +35,15 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   taskQueue: string;
 }
 
+/** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
+export const workerIdentity = (relayAddress: string) => `${process.pid}@${hostname()} relay=${relayAddress}`;
+
 export async function createAgentWorker(options: AgentWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    identity: workerIdentity(options.relay.address),
     workflowBundle: await workflowBundle(),
     activities: createActivities(options),
     // Cancellation reaches an activity through its heartbeats: keep them frequent.
@@ -48,31 +55,30 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
 
 async function main() {
   const config = loadConfig();
-  if (!config.temporal.address) {
-    throw new Error('npm run worker needs TEMPORAL_ADDRESS (a running Temporal); `npm start` runs everything in one process');
-  }
-  if (config.model.useDemo) {
-    throw new Error('npm run worker needs OPENAI_BASE_URL (and OPENAI_API_KEY if the endpoint wants one)');
-  }
+  const { address, secret } = requireSplitSettings(config, 'worker');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const tools = await setUpTools(config, (line) => console.log(line));
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const relay = new MemoryRelay();
+  const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl });
+  const connection = await NativeConnection.connect({ address });
   const worker = await createAgentWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    relay: new MemoryRelay(),
+    relay,
     model: config.model,
     tools: tools.registry,
   });
-  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${config.temporal.address}`);
+  console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();
+  await server.close();
   await connection.close();
   await tools.close();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(error instanceof ConfigError ? error.message : error);
     process.exit(1);
   });
 }

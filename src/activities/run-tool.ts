@@ -17,8 +17,16 @@ export interface RunToolDependencies {
   heartbeatIntervalMs?: number;
 }
 
-/** Heartbeat details of a tool call: coordinates, plus its last progress for a retried attempt. */
+/**
+ * Heartbeat details of a tool call: coordinates, which call it is, and its last progress (for a
+ * retried attempt, and for an API that cannot reach this worker).
+ */
 interface ToolHeartbeat extends StreamCoordinates {
+  step: number;
+  callIndex: number;
+  callCount: number;
+  callId: string;
+  name: string;
   progressSeq: number;
   progress?: ToolProgress;
 }
@@ -48,6 +56,11 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
     stream: key,
     attempt,
     cursor: stream.cursor ?? null,
+    step,
+    callIndex,
+    callCount,
+    callId,
+    name,
     progressSeq,
     ...(lastProgress ? { progress: lastProgress } : {}),
   });

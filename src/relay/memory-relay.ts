@@ -45,7 +45,8 @@ class QueueSubscription implements Subscription {
 }
 
 export class MemoryRelay implements LiveRelay {
-  readonly address = `memory://${randomUUID()}`;
+  /** memory://… until a relay server advertises this relay at its URL. */
+  address = `memory://${randomUUID()}`;
   private readonly streams = new Map<string, Map<string, Stream>>();
   private readonly subscribers = new Map<string, Set<QueueSubscription>>();
 

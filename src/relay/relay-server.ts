@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MemoryRelay } from './memory-relay';
+import { matchesSecret } from './secret';
+
+// A worker's stream endpoint: `GET /runs/<runId>/events` answers with the run's live events on
+// this worker (those still buffered, then each as it is published) as NDJSON, one StreamEvent a
+// line. APIs find it through the address in activity heartbeats and the worker's identity, and
+// must present the relay secret.
+
+export interface RelayServerOptions {
+  relay: MemoryRelay;
+  secret: string;
+  host: string;
+  port: number;
+  /** The URL to advertise (containers, proxies); default http://host:port. */
+  advertiseUrl?: string;
+  keepAliveMs?: number;
+}
+
+export interface RelayServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
+  const server: Server = createServer((request, response) => {
+    const match = /^\/runs\/([A-Za-z0-9_.:-]{1,200})\/events$/.exec(request.url ?? '');
+    if (request.method !== 'GET' || !match) {
+      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such stream' } }));
+      return;
+    }
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (!matchesSecret(token, options.secret)) {
+      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'relay secret required' } }));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+    response.flushHeaders();
+    const subscription = options.relay.subscribe(match[1]!);
+    const keepAlive = setInterval(() => response.write('\n'), options.keepAliveMs ?? 15_000);
+    let open = true;
+    response.on('close', () => {
+      open = false;
+      clearInterval(keepAlive);
+      subscription.close();
+    });
+    void (async () => {
+      while (open) {
+        const event = await subscription.next();
+        if (!open) break;
+        response.write(`${JSON.stringify(event)}\n`);
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = (options.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  options.relay.address = url;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

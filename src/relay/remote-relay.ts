@@ -1,0 +1,189 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { StreamEvent, ToolProgress } from '../shared/events';
+import type { LiveRelay, StepPublisher, StreamCoordinates, Subscription } from './live-relay';
+import { bearer } from './secret';
+
+// The live tier seen from an API process that runs no activities. For a run it reads the
+// stream endpoints of the workers (their addresses come from the task queue's pollers and from
+// the run's activity heartbeats) and merges what they send. A worker it cannot reach is read
+// through its activities' heartbeat details instead: slower, and only tool progress, but not
+// silent; the stream's gaps are then filled from durable state as always.
+
+export interface RemoteRelayOptions {
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  secret: string;
+  log: (line: string) => void;
+  /** How often a subscription looks for new workers and in-flight activities. */
+  discoveryMs?: number;
+  /** After a failed connection, how long before a worker is tried again. */
+  retryMs?: number;
+}
+
+/** Heartbeat details of a tool call (see run-tool.ts), as far as the fallback needs them. */
+interface HeartbeatDetails extends StreamCoordinates {
+  step?: number;
+  callIndex?: number;
+  callCount?: number;
+  callId?: string;
+  name?: string;
+  progressSeq?: number;
+  progress?: ToolProgress;
+}
+
+const { TaskQueueType } = proto.temporal.api.enums.v1;
+
+export class RemoteRelay implements LiveRelay {
+  readonly address = 'api';
+  private pollers?: { urls: string[]; at: number };
+  readonly unreachable = new Map<string, number>();
+
+  constructor(readonly options: RemoteRelayOptions) {}
+
+  openStream(): StepPublisher {
+    throw new Error('an API process runs no activities, so it opens no streams');
+  }
+
+  subscribe(runId: string): Subscription {
+    return new RemoteSubscription(runId, this);
+  }
+
+  /** Stream endpoints of the workers polling the task queue, from their identities (cached 2 s). */
+  async workerUrls(): Promise<string[]> {
+    if (this.pollers && Date.now() - this.pollers.at < 2000) return this.pollers.urls;
+    const response = await this.options.client.workflowService.describeTaskQueue({
+      namespace: this.options.namespace,
+      taskQueue: { name: this.options.taskQueue },
+      taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    const urls = (response.pollers ?? []).flatMap((poller) => /\brelay=(https?:\/\/\S+)/.exec(poller.identity ?? '')?.[1] ?? []);
+    this.pollers = { urls: [...new Set(urls)], at: Date.now() };
+    return this.pollers.urls;
+  }
+
+  /** Heartbeat details of the run's activities in flight. */
+  async inFlight(runId: string): Promise<HeartbeatDetails[]> {
+    const description = await this.options.client.workflow.getHandle(runId).describe();
+    return (description.raw.pendingActivities ?? []).flatMap((activity) => {
+      const payload = activity.heartbeatDetails?.payloads?.[0];
+      if (!payload) return [];
+      try {
+        return [defaultPayloadConverter.fromPayload(payload) as HeartbeatDetails];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  markUnreachable(url: string, reason: string): void {
+    if (!this.unreachable.has(url)) {
+      this.options.log(`worker stream ${url} unreachable (${reason}); reading progress from heartbeat details instead`);
+    }
+    this.unreachable.set(url, Date.now() + (this.options.retryMs ?? 5000));
+  }
+
+  isUnreachable(url: string): boolean {
+    const until = this.unreachable.get(url);
+    return until !== undefined && until > Date.now();
+  }
+}
+
+class RemoteSubscription implements Subscription {
+  private readonly queue: StreamEvent[] = [];
+  private waiter?: (event: StreamEvent) => void;
+  private closed = false;
+  private readonly upstreams = new Map<string, AbortController>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly runId: string,
+    private readonly relay: RemoteRelay,
+  ) {
+    void this.discover();
+    this.timer = setInterval(() => void this.discover(), relay.options.discoveryMs ?? 1000);
+  }
+
+  next(): Promise<StreamEvent> {
+    const event = this.queue.shift();
+    if (event) return Promise.resolve(event);
+    return new Promise((resolve) => {
+      if (!this.closed) this.waiter = resolve;
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const controller of this.upstreams.values()) controller.abort();
+    this.upstreams.clear();
+    this.queue.length = 0;
+    this.waiter = undefined;
+  }
+
+  private deliver(event: StreamEvent) {
+    if (this.closed) return;
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      waiter(event);
+    } else this.queue.push(event);
+  }
+
+  private async discover() {
+    if (this.closed) return;
+    try {
+      const [urls, inFlight] = await Promise.all([this.relay.workerUrls(), this.relay.inFlight(this.runId)]);
+      const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => /^https?:\/\//.test(url)));
+      for (const url of wanted) if (!this.upstreams.has(url) && !this.relay.isUnreachable(url)) this.connect(url);
+      for (const details of inFlight) if (this.relay.unreachable.has(details.relay)) this.fromHeartbeat(details);
+    } catch {
+      // Temporal unreachable or the run gone: durable state will say; try again next tick.
+    }
+  }
+
+  private connect(url: string) {
+    const controller = new AbortController();
+    this.upstreams.set(url, controller);
+    void (async () => {
+      try {
+        const response = await fetch(`${url}/runs/${encodeURIComponent(this.runId)}/events`, {
+          headers: { authorization: bearer(this.relay.options.secret) },
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        this.relay.unreachable.delete(url);
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for await (const bytes of response.body) {
+          buffer += decoder.decode(bytes as Uint8Array, { stream: true });
+          let newline: number;
+          while ((newline = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, newline).trim();
+            buffer = buffer.slice(newline + 1);
+            if (line) this.deliver(JSON.parse(line) as StreamEvent);
+          }
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) this.relay.markUnreachable(url, (error as Error).message);
+      } finally {
+        if (this.upstreams.get(url) === controller) this.upstreams.delete(url);
+      }
+    })();
+  }
+
+  /**
+   * What heartbeat details can say without the worker: a tool call's latest progress. (Its start
+   * comes from durable state, which the stream reads when this event arrives before it.)
+   */
+  private fromHeartbeat(details: HeartbeatDetails) {
+    const { step, callIndex, callCount, callId, name, progressSeq, progress } = details;
+    if (step === undefined || callIndex === undefined || callCount === undefined || !callId || !name) return;
+    if (!progress || !progressSeq) return;
+    const position = { kind: 'tool' as const, step, call: callIndex, calls: callCount, mark: 1 + progressSeq };
+    this.deliver({ position, event: 'tool.progress', data: { runId: this.runId, step, callId, name, progress } });
+  }
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { textFrames } from '../src/demo-model/chunks';
+import { startModelServer, type ModelServer } from '../src/demo-model/server';
+import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
+import { startChild, type Child } from './helpers/processes';
+import { assembleText, readSse } from './helpers/sse';
+import { startTemporal } from './helpers/temporal';
+
+// npm run worker and npm run api as separate processes, two of each, one Temporal, no broker.
+
+const secret = randomBytes(24).toString('hex');
+const longText = Array.from({ length: 40 }, (_, index) => `w${index}`).join(' ');
+let environment: TestWorkflowEnvironment;
+let model: ModelServer;
+const children: Child[] = [];
+let apis: string[] = [];
+let workerStreams: string[] = [];
+let fallbackApi: Child;
+let fallbackApiUrl: string;
+
+before(async () => {
+  environment = await startTemporal();
+  model = await startModelServer((request) => {
+    const first = request.messages.find((message) => message.role === 'user')?.content ?? '';
+    if (first.startsWith('long')) return { kind: 'stream', frames: textFrames(request.model, longText, { firstTokenDelayMs: 50, tokenDelayMs: 20 }) };
+    return toolScript(request);
+  });
+  const common = { TEMPORAL_ADDRESS: environment.address, RELAY_SECRET: secret, OPENAI_BASE_URL: model.baseURL, HTTP_GET_ALLOW_PRIVATE: 'false' };
+  const taskQueue = `split-${randomUUID()}`;
+  const workers = [0, 1].map(() => startChild('src/worker.ts', { ...common, TASK_QUEUE: taskQueue, STREAM_PORT: '0' }));
+  const apiProcesses = [0, 1].map(() => startChild('src/api/server.ts', { ...common, TASK_QUEUE: taskQueue, PORT: '0' }));
+  // A worker whose advertised stream address cannot be reached, with its own API.
+  const lonelyQueue = `split-unreachable-${randomUUID()}`;
+  const lonelyWorker = startChild('src/worker.ts', { ...common, TASK_QUEUE: lonelyQueue, STREAM_ADVERTISE_URL: 'http://127.0.0.1:9' });
+  fallbackApi = startChild('src/api/server.ts', { ...common, TASK_QUEUE: lonelyQueue, PORT: '0' });
+  children.push(...workers, ...apiProcesses, lonelyWorker, fallbackApi);
+  workerStreams = await Promise.all(workers.map(async (worker) => (await worker.waitFor(/live streams at (http:\/\/\S+)/))[1]!));
+  apis = await Promise.all(apiProcesses.map(async (api) => (await api.waitFor(/API: (http:\/\/\S+)/))[1]!));
+  await lonelyWorker.waitFor(/worker polling/);
+  fallbackApiUrl = (await fallbackApi.waitFor(/API: (http:\/\/\S+)/))[1]!;
+});
+
+after(async () => {
+  await Promise.all(children.map((child) => child.stop()));
+  await model?.close();
+  await environment?.teardown();
+});
+
+async function startRun(api: string, input: string): Promise<string> {
+  const response = await fetch(`${api}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  assert.equal(response.status, 202);
+  return ((await response.json()) as { runId: string }).runId;
+}
+
+describe('split deployment', () => {
+  test('when a run starts on one API replica and is watched on another, then tokens arrive live from whichever worker runs the step', async () => {
+    for (let i = 0; i < 2; i++) {
+      const runId = await startRun(apis[i]!, 'long answer');
+      const { events } = await readSse(`${apis[1 - i]!}/v1/runs/${runId}/events`);
+      const deltas = events.filter((event) => event.event === 'text.delta');
+      assert.ok(deltas.length > 10, `tokens streamed one by one, not rebuilt at the end (${deltas.length} deltas)`);
+      const request = model.requests.findLast((candidate) => candidate.body.messages.some((message) => message.content === 'long answer'))!;
+      assert.ok(deltas[0]!.at < request.completedAt!, 'the first token arrived while the model was still streaming');
+      assert.equal([...assembleText(events).values()].join(''), longText);
+      assert.equal(events.at(-1)!.data.output, longText);
+    }
+  });
+
+  test('when parallel tools run in worker processes, then their progress reaches a client of another API', async () => {
+    const runId = await startRun(apis[0]!, toolCallScriptInput(['wait', { seconds: 2.5 }], ['wait', { seconds: 2.5 }]));
+    const { events } = await readSse(`${apis[1]!}/v1/runs/${runId}/events`);
+    assert.ok(events.filter((event) => event.event === 'tool.progress').length >= 4);
+    assert.equal(events.at(-1)!.data.output, 'results: waited 2.5 s | waited 2.5 s');
+  });
+
+  test('when a worker stream is asked without the relay secret, then it refuses', async () => {
+    const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }];
+    for (const headers of attempts) {
+      const response = await fetch(`${workerStreams[0]!}/runs/run_x/events`, { headers });
+      assert.equal(response.status, 401);
+    }
+  });
+
+  test('when the worker running a tool cannot be reached, then its progress still arrives from heartbeat details and the API says so', async () => {
+    const runId = await startRun(fallbackApiUrl, toolCallScriptInput(['wait', { seconds: 4 }]));
+    const { events } = await readSse(`${fallbackApiUrl}/v1/runs/${runId}/events`);
+    const progress = events.filter((event) => event.event === 'tool.progress');
+    assert.ok(progress.length >= 1, 'progress from heartbeat details');
+    assert.match(progress[0]!.data.progress.message, /waited \d of 4 s/);
+    assert.equal(events.at(-1)!.data.output, 'results: waited 4 s');
+    assert.match(fallbackApi.output(), /worker stream http:\/\/127\.0\.0\.1:9 unreachable .*reading progress from heartbeat details/);
+    assert.ok(!fallbackApi.output().includes(secret), 'the secret is not logged');
+  });
+});

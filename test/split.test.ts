@@ -13,11 +13,14 @@ import { startTemporal } from './helpers/temporal';
 
 const secret = randomBytes(24).toString('hex');
 const longText = Array.from({ length: 40 }, (_, index) => `w${index}`).join(' ');
+const crashText = Array.from({ length: 120 }, (_, index) => `c${index}`).join(' ');
 let environment: TestWorkflowEnvironment;
 let model: ModelServer;
 const children: Child[] = [];
 let apis: string[] = [];
 let workerStreams: string[] = [];
+let workers: Child[] = [];
+let apiProcesses: Child[] = [];
 let fallbackApi: Child;
 let fallbackApiUrl: string;
 
@@ -26,12 +29,19 @@ before(async () => {
   model = await startModelServer((request) => {
     const first = request.messages.find((message) => message.role === 'user')?.content ?? '';
     if (first.startsWith('long')) return { kind: 'stream', frames: textFrames(request.model, longText, { firstTokenDelayMs: 50, tokenDelayMs: 20 }) };
+    if (first.startsWith('crash')) {
+      // A tool call first, then a long answer that a worker crash interrupts.
+      if (!request.messages.some((message) => message.role === 'tool')) {
+        return toolScript({ ...request, messages: [{ role: 'user', content: toolCallScriptInput(['calculator', { expression: '6*7' }]) }] });
+      }
+      return { kind: 'stream', frames: textFrames(request.model, crashText, { firstTokenDelayMs: 20, tokenDelayMs: 40 }) };
+    }
     return toolScript(request);
   });
   const common = { TEMPORAL_ADDRESS: environment.address, RELAY_SECRET: secret, OPENAI_BASE_URL: model.baseURL, HTTP_GET_ALLOW_PRIVATE: 'false' };
   const taskQueue = `split-${randomUUID()}`;
-  const workers = [0, 1].map(() => startChild('src/worker.ts', { ...common, TASK_QUEUE: taskQueue, STREAM_PORT: '0' }));
-  const apiProcesses = [0, 1].map(() => startChild('src/api/server.ts', { ...common, TASK_QUEUE: taskQueue, PORT: '0' }));
+  workers = [0, 1].map(() => startChild('src/worker.ts', { ...common, TASK_QUEUE: taskQueue, STREAM_PORT: '0' }));
+  apiProcesses = [0, 1].map(() => startChild('src/api/server.ts', { ...common, TASK_QUEUE: taskQueue, PORT: '0' }));
   // A worker whose advertised stream address cannot be reached, with its own API.
   const lonelyQueue = `split-unreachable-${randomUUID()}`;
   const lonelyWorker = startChild('src/worker.ts', { ...common, TASK_QUEUE: lonelyQueue, STREAM_ADVERTISE_URL: 'http://127.0.0.1:9' });
@@ -93,5 +103,59 @@ describe('split deployment', () => {
     assert.equal(events.at(-1)!.data.output, 'results: waited 4 s');
     assert.match(fallbackApi.output(), /worker stream http:\/\/127\.0\.0\.1:9 unreachable .*reading progress from heartbeat details/);
     assert.ok(!fallbackApi.output().includes(secret), 'the secret is not logged');
+  });
+});
+
+describe('when processes die', () => {
+  test('when the API serving a client dies, then the client resumes on another replica with Last-Event-ID and loses or repeats nothing', async () => {
+    const runId = await startRun(apis[1]!, 'long and the api dies');
+    let killed = false;
+    const first = await readSse(`${apis[0]!}/v1/runs/${runId}/events`, {
+      until: (_event, all) => {
+        if (!killed && all.filter((event) => event.event === 'text.delta').length === 5) {
+          killed = true;
+          apiProcesses[0]!.process.kill('SIGKILL');
+        }
+        return false;
+      },
+    });
+    assert.ok(first.broken, 'the connection broke with the API');
+    const lastId = first.events.at(-1)!.id;
+    const rest = await readSse(`${apis[1]!}/v1/runs/${runId}/events`, { headers: { 'Last-Event-ID': lastId } });
+    const all = [...first.events, ...rest.events];
+    assert.equal(new Set(all.map((event) => event.id)).size, all.length, 'no event twice');
+    assert.equal([...assembleText(all).values()].join(''), longText);
+    assert.equal(rest.events.at(-1)!.event, 'run.completed');
+  });
+
+  test('when the worker streaming a model step is killed (kill -9), then the step is retried on the other worker and the transcript is whole', async () => {
+    const runId = await startRun(apis[1]!, 'crash the worker');
+    let victim: Child | undefined;
+    const { events } = await readSse(`${apis[1]!}/v1/runs/${runId}/events`, {
+      until: (event, all) => {
+        if (!victim && event.event === 'text.delta' && all.filter((e) => e.event === 'text.delta').length === 10) {
+          void (async () => {
+            const description = await environment.client.workflow.getHandle(runId).describe();
+            const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+            const relay = details ? (JSON.parse(Buffer.from(details.data!).toString('utf8')) as { relay: string }).relay : '';
+            victim = workers[workerStreams.indexOf(relay)];
+            assert.ok(victim, `the worker streaming at ${relay}`);
+            victim.process.kill('SIGKILL');
+          })();
+        }
+        return false;
+      },
+    });
+    assert.ok(victim, 'a worker was killed');
+    const retrying = events.find((event) => event.event === 'step.retrying');
+    assert.ok(retrying, 'the client was told to discard the partial text');
+    assert.equal(retrying.data.attempt, 2);
+    assert.equal([...assembleText(events).values()].join(''), crashText);
+    assert.equal(events.at(-1)!.event, 'run.completed');
+    assert.equal(events.at(-1)!.data.output, crashText);
+    const history = await environment.client.workflow.getHandle(runId).fetchHistory();
+    const toolRuns = history.events!.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'tool:calculator');
+    assert.equal(toolRuns.length, 1, 'the completed tool call was not run again');
+    assert.equal(events.filter((event) => event.event === 'tool.completed').length, 1);
   });
 });

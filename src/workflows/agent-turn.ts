@@ -45,8 +45,9 @@ const defaultToolPolicy: Omit<ToolPolicy, 'name'> = {
 
 const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
   startToCloseTimeout: '10 minutes',
-  // The activity heartbeats every second, also while the model is silent: a dead worker is noticed fast.
-  heartbeatTimeout: '15 seconds',
+  // The activity heartbeats every second, also while the model is silent, so a worker that dies
+  // is noticed within 5 s and the step retried elsewhere (see docs/architecture.md).
+  heartbeatTimeout: '5 seconds',
   retry: modelRetry,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
@@ -56,7 +57,7 @@ function toolActivity(activityType: string, policy: Omit<ToolPolicy, 'name'>): T
   const activities = proxyActivities<Record<string, ToolActivity>>({
     startToCloseTimeout: policy.timeoutMs,
     // The activity heartbeats every second whatever the tool does.
-    heartbeatTimeout: '15 seconds',
+    heartbeatTimeout: '5 seconds',
     retry: {
       maximumAttempts: policy.maximumAttempts,
       initialInterval: policy.initialIntervalMs,

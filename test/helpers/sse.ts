@@ -14,7 +14,16 @@ export interface SseReadOptions {
   signal?: AbortSignal;
 }
 
-export async function readSse(url: string, options: SseReadOptions = {}): Promise<{ events: ReceivedEvent[]; status: number; headers: Headers; comments: string[] }> {
+export interface SseResult {
+  events: ReceivedEvent[];
+  status: number;
+  headers: Headers;
+  comments: string[];
+  /** The connection broke (server gone) before the stream ended. */
+  broken?: Error;
+}
+
+export async function readSse(url: string, options: SseReadOptions = {}): Promise<SseResult> {
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort());
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...options.headers }, signal: controller.signal });
@@ -46,7 +55,7 @@ export async function readSse(url: string, options: SseReadOptions = {}): Promis
       }
     }
   } catch (error) {
-    if (!controller.signal.aborted) throw error;
+    if (!controller.signal.aborted) return { events, status: response.status, headers: response.headers, comments, broken: error as Error };
   }
   return { events, status: response.status, headers: response.headers, comments };
 }

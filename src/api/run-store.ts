@@ -64,15 +64,20 @@ export class RunStore {
     return { ...state, executionId };
   }
 
-  /** Resolves when the run's workflow closes, however it ends. */
-  waitForClose(runId: string): Promise<void> {
-    return this.client.workflow
-      .getHandle(runId)
-      .result()
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+  /**
+   * Resolves when the run's workflow closes, however it ends. While Temporal cannot be reached
+   * (a restart), it keeps trying: an unreachable server is not a closed run.
+   */
+  async waitForClose(runId: string, signal?: AbortSignal): Promise<void> {
+    for (let wait = 250; !signal?.aborted; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.client.workflow.getHandle(runId).result();
+        return;
+      } catch (error) {
+        if (error instanceof WorkflowFailedError || error instanceof WorkflowNotFoundError) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   async cancel(runId: string): Promise<'cancelling' | 'not_running'> {

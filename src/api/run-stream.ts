@@ -12,7 +12,7 @@ import { durableEvents } from './durable-events';
 export interface RunStreamSources {
   relay: LiveRelay;
   getState(runId: string): Promise<RunState>;
-  waitForClose(runId: string): Promise<void>;
+  waitForClose(runId: string, signal: AbortSignal): Promise<void>;
 }
 
 export interface RunStreamOptions {
@@ -61,6 +61,22 @@ function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' |
   return out;
 }
 
+/**
+ * Durable state, retried while Temporal cannot be reached (it restarts; the stream stays open,
+ * keep-alives flowing). Undefined once the client has gone.
+ */
+async function readState(sources: RunStreamSources, runId: string, signal: AbortSignal, aborted: Promise<'aborted'>): Promise<RunState | undefined> {
+  for (let wait = 250; !signal.aborted; wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await sources.getState(runId);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'RunNotFoundError') throw error;
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);
+    }
+  }
+  return undefined;
+}
+
 export async function* streamRun(
   runId: string,
   from: Cursor,
@@ -72,7 +88,7 @@ export async function* streamRun(
   const gapMs = options.gapRequeryMs ?? 10;
   const subscription = sources.relay.subscribe(runId);
   let closed = false;
-  const closedPromise = sources.waitForClose(runId).then(() => {
+  const closedPromise = sources.waitForClose(runId, signal).then(() => {
     closed = true;
     return 'closed' as const;
   });
@@ -85,7 +101,8 @@ export async function* streamRun(
   try {
     while (!signal.aborted) {
       const closedBefore = closed;
-      const state = await sources.getState(runId);
+      const state = await readState(sources, runId, signal, aborted);
+      if (!state) return;
       for (const event of durableEvents(state)) {
         const out = take(cursor, event);
         if (typeof out === 'object') yield out;

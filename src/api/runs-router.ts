@@ -102,7 +102,11 @@ export function runsRouter(options: RunsRouterOptions): Router {
     const state = await loadRun(request);
     const abort = new AbortController();
     response.on('close', () => abort.abort());
-    const sources = { relay, getState: (runId: string) => store.getState(runId), waitForClose: (runId: string) => store.waitForClose(runId) };
+    const sources = {
+      relay,
+      getState: (runId: string) => store.getState(runId),
+      waitForClose: (runId: string, signal: AbortSignal) => store.waitForClose(runId, signal),
+    };
     await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
   });
 

@@ -4,13 +4,16 @@ import { findTemporalCli } from '../../src/temporal/cli';
 
 let runtimeInstalled = false;
 
+/** Worker state changes at INFO would drown the test report. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
 // A real Temporal dev server per test file, from the CLI the project finds or builds.
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
-  if (!runtimeInstalled) {
-    // Worker state changes at INFO would drown the test report.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-    runtimeInstalled = true;
-  }
+  installQuietRuntime();
   const cli = await findTemporalCli({ allowDownload: true });
   return TestWorkflowEnvironment.createLocal(
     cli.kind === 'path'

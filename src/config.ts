@@ -29,6 +29,7 @@ const schema = z.object({
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
   WORKSPACE_DIR: optionalText,
   MCP_CONFIG: optionalText,
   RELAY_SECRET: optionalText,
@@ -69,7 +70,7 @@ export interface Config {
     timeoutMs: number;
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
-  limits: { maxSteps: number; maxInputChars: number };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
   toolConcurrency: number;
   tools: ToolSettings;
   /** A JSON file listing MCP servers whose tools join the registry. */
@@ -132,7 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       firstTokenDelayMs: values.DEMO_MODEL_FIRST_TOKEN_DELAY_MS,
       tokenDelayMs: values.DEMO_MODEL_TOKEN_DELAY_MS,
     },
-    limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS },
+    limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS, approvalTimeoutMs: values.APPROVAL_TIMEOUT_MS },
     toolConcurrency: values.TOOL_CONCURRENCY,
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: { secret: values.RELAY_SECRET, host: values.STREAM_HOST, port: values.STREAM_PORT, advertiseUrl: values.STREAM_ADVERTISE_URL },

@@ -9,6 +9,11 @@ import { chunk, textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import { demoReply } from '../src/demo-model/demo-script';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
 import { workflowBundle } from '../src/worker';
+import { z } from 'zod';
+import { defaultTools } from '../src/activities/tools';
+import { ToolRegistry, type ToolDefinition } from '../src/activities/tools/registry';
+import { loadConfig } from '../src/config';
+import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
@@ -37,17 +42,30 @@ function reply(request: ChatRequest): Reply {
     return { kind: 'stream', frames: toolCallFrames(request.model, [{ id: `call_${count}`, name: 'calculator', arguments: '{"expression":"1+1"}' }], fast) };
   }
   if (input.startsWith('slow')) return { kind: 'stream', frames: textFrames(request.model, 'x '.repeat(200), { firstTokenDelayMs: 0, tokenDelayMs: 20 }) };
+  if (input.startsWith('{')) return toolScript(request);
   return demoReply(request, fast);
 }
 
 const { EventType } = proto.temporal.api.enums.v1;
-const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; end: number }> = [
+const approvalInput = toolCallScriptInput(['delete_file', { path: 'x' }], ['calculator', { expression: '1+1' }]);
+const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; approve?: boolean; end: number }> = [
   { name: 'tool-calls', input: 'What is 12*7 and (3+4)/2?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'parallel-tools', input: 'What is 1+1, 2*3, 10/4 and 7-9?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'retry', input: 'flaky model', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'max-steps', input: 'loop please', body: { maxSteps: 2 }, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED },
   { name: 'cancelled', input: 'slow and cancelled', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
+  { name: 'approval-granted', input: approvalInput, approve: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
+  { name: 'approval-denied', input: approvalInput, approve: false, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
 ];
+
+const deleteFile: ToolDefinition<{ path: string }> = {
+  name: 'delete_file',
+  description: 'needs approval',
+  parameters: z.object({ path: z.string() }),
+  idempotent: true,
+  needsApproval: true,
+  run: ({ path }) => `deleted ${path}`,
+};
 
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;
@@ -55,18 +73,21 @@ const fresh = new Map<string, History>();
 
 before(async () => {
   environment = await startTemporal();
-  stack = await startTestStack(environment, reply);
+  stack = await startTestStack(environment, reply, { tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile]) });
   for (const scenario of scenarios) {
     const started = await stack.post('/v1/runs', { input: scenario.input, ...scenario.body });
     const runId = started.body.runId;
-    let cancelled: Promise<unknown> | undefined;
+    let acted: Promise<unknown> | undefined;
     await readSse(`${stack.url}/v1/runs/${runId}/events`, {
       until: (event) => {
-        if (scenario.cancel && event.event === 'text.delta') cancelled ??= stack.post(`/v1/runs/${runId}/cancel`, {});
+        if (scenario.cancel && event.event === 'text.delta') acted ??= stack.post(`/v1/runs/${runId}/cancel`, {});
+        if (scenario.approve !== undefined && event.event === 'approval.requested') {
+          acted ??= stack.post(`/v1/runs/${runId}/approvals/${event.data.callId}`, { approve: scenario.approve });
+        }
         return false;
       },
     });
-    await cancelled;
+    await acted;
     const history = await environment.client.workflow.getHandle(runId).fetchHistory();
     fresh.set(scenario.name, history);
     const fixture = join(fixtures, `${scenario.name}.binpb`);

@@ -70,7 +70,7 @@ const secret = 'sk-test-SECRET-do-not-leak-1234567890';
 
 before(async () => {
   environment = await startTemporal();
-  stack = await startTestStack(environment, reply, { apiKey: secret, limits: { maxSteps: 20, maxInputChars: 1000 } });
+  stack = await startTestStack(environment, reply, { apiKey: secret, limits: { maxSteps: 20, maxInputChars: 1000, approvalTimeoutMs: 60_000 } });
 });
 
 after(async () => {

@@ -28,7 +28,7 @@ let stack: TestStack;
 before(async () => {
   environment = await startTemporal();
   stack = await startTestStack(environment, responder, {
-    limits: { maxSteps: 20, maxInputChars: 1000 },
+    limits: { maxSteps: 20, maxInputChars: 1000, approvalTimeoutMs: 60_000 },
     stream: { keepAliveMs: 100 },
   });
 });

@@ -12,7 +12,7 @@ let finishedRunId: string;
 
 before(async () => {
   environment = await startTemporal();
-  stack = await startTestStack(environment, demoResponder(noDelay), { limits: { maxSteps: 20, maxInputChars: 1000 } });
+  stack = await startTestStack(environment, demoResponder(noDelay), { limits: { maxSteps: 20, maxInputChars: 1000, approvalTimeoutMs: 60_000 } });
   finishedRunId = (await stack.post('/v1/runs', { input: 'hello' })).body.runId;
   await environment.client.workflow.getHandle(finishedRunId).result();
 });

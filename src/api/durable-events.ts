@@ -1,6 +1,6 @@
 import { FINISHED } from '../shared/event-position';
 import type { StreamEvent } from '../shared/events';
-import type { LlmStepRecord, RunState, ToolStepRecord } from '../shared/run-types';
+import type { ApprovalStepRecord, LlmStepRecord, RunState, ToolStepRecord } from '../shared/run-types';
 
 // A run's events rebuilt from its durable state, in order, with their positions. The same
 // acceptance rule that orders live events (event-position.ts) keeps those a client lacks; a
@@ -22,7 +22,8 @@ export function durableEvents(state: RunState): StreamEvent[] {
     const { step } = record;
     out.push({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: record.kind } });
     if (record.kind === 'llm') out.push(...llmEvents(runId, record));
-    else out.push(...toolEvents(runId, record));
+    else if (record.kind === 'tools') out.push(...toolEvents(runId, record));
+    else out.push(...approvalEvents(runId, record));
     if (record.status === 'completed') {
       out.push({
         position: { kind: 'step-done', step },
@@ -76,5 +77,22 @@ function toolEvents(runId: string, record: ToolStepRecord): StreamEvent[] {
       return { position: at(FINISHED), event: 'tool.completed', data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1 } };
     }
     return { position: at(FINISHED), event: 'tool.failed', data: { ...base, error: call.error ?? 'failed', attempts: call.attempts ?? 1 } };
+  });
+}
+
+function approvalEvents(runId: string, record: ApprovalStepRecord): StreamEvent[] {
+  const { step } = record;
+  const calls = record.calls.length;
+  return record.events.map((event): StreamEvent => {
+    const call = record.calls[event.callIndex]!;
+    const base = { runId, step, callId: call.callId, name: call.name };
+    if (event.type === 'requested') {
+      return { position: { kind: 'tool', step, call: event.callIndex, calls, mark: 1 }, event: 'approval.requested', data: { ...base, arguments: call.arguments } };
+    }
+    return {
+      position: { kind: 'tool', step, call: event.callIndex, calls, mark: FINISHED },
+      event: 'approval.decided',
+      data: { ...base, decision: call.decision ?? 'timed_out', ...(call.reason ? { reason: call.reason } : {}) },
+    };
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { agentTurnWorkflowType, runStateQuery } from '../workflows/definitions';
-import type { AgentTurnInput, RunState } from '../shared/run-types';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { agentTurnWorkflowType, decideApprovalUpdate, runStateQuery } from '../workflows/definitions';
+import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, RunState } from '../shared/run-types';
 
 // The durable tier, read through Temporal: a run is a workflow whose id is the run id.
 
@@ -9,6 +9,14 @@ export class RunNotFoundError extends Error {
   constructor(readonly runId: string) {
     super(`no run with id "${runId}"`);
     this.name = 'RunNotFoundError';
+  }
+}
+
+/** The update's validator refused: the call is unknown or already decided. */
+export class ApprovalNotPendingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ApprovalNotPendingError';
   }
 }
 
@@ -77,6 +85,18 @@ export class RunStore {
         if (error instanceof WorkflowFailedError || error instanceof WorkflowNotFoundError) return;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
+    }
+  }
+
+  /** Sends a human decision to the run (a Workflow Update, validated by the workflow). */
+  async decide(runId: string, decision: ApprovalDecision): Promise<ApprovalDecisionKind> {
+    try {
+      const result = await this.client.workflow.getHandle(runId).executeUpdate(decideApprovalUpdate, { args: [decision] });
+      return result.decision;
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new ApprovalNotPendingError(error.cause?.message ?? error.message);
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
     }
   }
 

@@ -4,7 +4,8 @@ import type { LiveRelay } from '../relay/live-relay';
 import type { RunState, ToolPolicy } from '../shared/run-types';
 import { HttpError } from './errors';
 import { describeIssues, runRequestSchema } from './run-request';
-import { RunNotFoundError, type RunStore } from './run-store';
+import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
+import { z } from 'zod';
 import { streamRun, type RunStreamOptions } from './run-stream';
 import { pipeEventsToResponse, type SseOptions } from './sse';
 
@@ -15,12 +16,22 @@ export interface RunsRouterOptions {
   toolNames: string[];
   toolPolicies: (names: string[]) => ToolPolicy[];
   toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
 }
 
 const runIdPattern = /^[A-Za-z0-9_.:-]{1,200}$/;
+const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
+
+/** Calls waiting for a human decision. */
+function pendingApprovals(state: RunState) {
+  return state.steps.flatMap((step) =>
+    step.kind === 'approval' && step.status === 'running'
+      ? step.calls.filter((call) => !call.decision).map((call) => ({ step: step.step, callId: call.callId, name: call.name, arguments: call.arguments, deadline: step.deadline }))
+      : [],
+  );
+}
 const defaultMaxSteps = 10;
 
 export function runsRouter(options: RunsRouterOptions): Router {
@@ -66,6 +77,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
       tools,
       toolPolicies: options.toolPolicies(tools),
       toolConcurrency: options.toolConcurrency,
+      approvalTimeoutMs: limits.approvalTimeoutMs,
       maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
     });
     response.status(202).location(`/v1/runs/${run.runId}`).json({
@@ -86,6 +98,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
       usage: state.usage,
       ...(state.error ? { error: state.error } : {}),
       stepCount: state.stepCount,
+      pendingApprovals: pendingApprovals(state),
       steps: state.steps,
       links: links(state.runId, state.executionId),
     });
@@ -108,6 +121,24 @@ export function runsRouter(options: RunsRouterOptions): Router {
       waitForClose: (runId: string, signal: AbortSignal) => store.waitForClose(runId, signal),
     };
     await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
+  });
+
+  router.post('/runs/:runId/approvals/:callId', async (request, response) => {
+    if (!request.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+    }
+    const parsed = decisionSchema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
+    const state = await loadRun(request);
+    const callId = String(request.params.callId).slice(0, 200);
+    if (state.status !== 'running') throw new HttpError(409, 'run_not_running', `run "${state.runId}" has already ended (${state.status})`);
+    try {
+      const decision = await store.decide(state.runId, { callId, approve: parsed.data.approve, ...(parsed.data.reason ? { reason: parsed.data.reason } : {}) });
+      response.json({ runId: state.runId, callId, decision });
+    } catch (error) {
+      if (error instanceof ApprovalNotPendingError) throw new HttpError(409, 'approval_not_pending', error.message);
+      throw error;
+    }
   });
 
   router.post('/runs/:runId/cancel', async (request, response) => {

@@ -1,5 +1,7 @@
 import type { EventPosition } from './event-position';
-import type { RunError, Usage } from './run-types';
+import type { ApprovalDecisionKind, RunError, StepRecord, Usage } from './run-types';
+
+type StepKind = StepRecord['kind'];
 
 // The SSE protocol: one discriminated union on `event`. Every event's data carries runId and step.
 // Ids are positions in the run (see event-position.ts), not counters of a connection.
@@ -18,14 +20,16 @@ export interface ToolProgress {
 
 export type RunEventBody =
   | { event: 'run.started'; data: Base & { input: string; model: string } }
-  | { event: 'step.started'; data: Base & { kind: 'llm' | 'tools' } }
+  | { event: 'step.started'; data: Base & { kind: StepKind } }
   | { event: 'text.delta'; data: Base & { attempt: number; delta: string } }
   | { event: 'step.retrying'; data: Base & { attempt: number; reason: string } }
   | { event: 'tool.started'; data: Base & { callId: string; name: string; arguments: string } }
   | { event: 'tool.progress'; data: Base & { callId: string; name: string; progress: ToolProgress } }
   | { event: 'tool.completed'; data: Base & { callId: string; name: string; result: string; attempts: number } }
   | { event: 'tool.failed'; data: Base & { callId: string; name: string; error: string; attempts: number } }
-  | { event: 'step.completed'; data: Base & { kind: 'llm' | 'tools'; usage?: Usage } }
+  | { event: 'approval.requested'; data: Base & { callId: string; name: string; arguments: string } }
+  | { event: 'approval.decided'; data: Base & { callId: string; name: string; decision: ApprovalDecisionKind; reason?: string } }
+  | { event: 'step.completed'; data: Base & { kind: StepKind; usage?: Usage } }
   | { event: 'run.completed'; data: Base & { output: string; usage: Usage } }
   | { event: 'run.failed'; data: Base & { error: RunError; usage: Usage } }
   | { event: 'run.cancelled'; data: Base & { partial: string; usage: Usage } };

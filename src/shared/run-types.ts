@@ -61,6 +61,8 @@ export interface AgentTurnInput {
   toolPolicies?: ToolPolicy[];
   /** How many tool calls of one step run at once (default 8). */
   toolConcurrency?: number;
+  /** How long a call that needs approval waits for a decision (default 24 h). */
+  approvalTimeoutMs?: number;
   maxSteps: number;
 }
 
@@ -100,7 +102,35 @@ export interface ToolStepRecord {
   events: ToolEventRecord[];
 }
 
-export type StepRecord = LlmStepRecord | ToolStepRecord;
+export type ApprovalDecisionKind = 'approved' | 'denied' | 'timed_out';
+
+export interface ApprovalCallRecord {
+  callId: string;
+  name: string;
+  arguments: string;
+  decision?: ApprovalDecisionKind;
+  reason?: string;
+}
+
+/** The calls of a model message that need a human decision before any tool runs. */
+export interface ApprovalStepRecord {
+  step: number;
+  kind: 'approval';
+  status: 'running' | 'completed';
+  calls: ApprovalCallRecord[];
+  /** requested events first (call order), then decided events as decisions come. */
+  events: Array<{ type: 'requested' | 'decided'; callIndex: number }>;
+  /** When undecided calls count as denied (ISO time). */
+  deadline: string;
+}
+
+export type StepRecord = LlmStepRecord | ToolStepRecord | ApprovalStepRecord;
+
+export interface ApprovalDecision {
+  callId: string;
+  approve: boolean;
+  reason?: string;
+}
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 

@@ -1,0 +1,157 @@
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  isCancellation,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { ToolActivity } from '../activities';
+import type {
+  AgentTurnInput,
+  ApprovalCallRecord,
+  RunState,
+  ToolActivityInput,
+  ToolActivityResult,
+  ToolCall,
+  ToolPolicy,
+  ToolStepRecord,
+} from '../shared/run-types';
+
+// The tools step of an agent turn: every call of a model message as its own activity, in
+// parallel, bounded; outcomes recorded as they complete, results to the model in call order.
+
+export const defaultToolPolicy: Omit<ToolPolicy, 'name'> = {
+  timeoutMs: 60_000,
+  maximumAttempts: 3,
+  initialIntervalMs: 1000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 10_000,
+  needsApproval: false,
+};
+
+/** The activity for one tool's calls, `tool:<name>`, under that tool's timeout and retry policy. */
+function toolActivity(activityType: string, policy: Omit<ToolPolicy, 'name'>): ToolActivity {
+  const activities = proxyActivities<Record<string, ToolActivity>>({
+    startToCloseTimeout: policy.timeoutMs,
+    // The activity heartbeats every second whatever the tool does.
+    heartbeatTimeout: '5 seconds',
+    retry: {
+      maximumAttempts: policy.maximumAttempts,
+      initialInterval: policy.initialIntervalMs,
+      backoffCoefficient: policy.backoffCoefficient,
+      maximumInterval: policy.maximumIntervalMs,
+    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  return activities[activityType]!;
+}
+
+export function failureMessage(error: unknown): string {
+  if (error instanceof ActivityFailure && error.cause) return error.cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function newToolStep(state: RunState, toolCalls: ToolCall[]): ToolStepRecord {
+  const record: ToolStepRecord = {
+    step: state.steps.length + 1,
+    kind: 'tools',
+    status: 'running',
+    calls: toolCalls.map((call) => ({ callId: call.id, name: call.name, arguments: call.arguments, status: 'pending' })),
+    events: [],
+  };
+  state.stepCount = state.steps.push(record);
+  return record;
+}
+
+/** Runs one call and records its outcome; a failure becomes a result the model reads. */
+async function runCall(state: RunState, record: ToolStepRecord, callIndex: number, run: (input: ToolActivityInput) => Promise<ToolActivityResult>, maximumAttempts: number) {
+  const call = record.calls[callIndex]!;
+  record.events.push({ type: 'started', callIndex });
+  call.status = 'running';
+  let outcome: ToolActivityResult;
+  try {
+    outcome = await run({
+      runId: state.runId,
+      step: record.step,
+      callId: call.callId,
+      name: call.name,
+      arguments: call.arguments,
+      callIndex,
+      callCount: record.calls.length,
+    });
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    outcome = { ok: false, error: failureMessage(error), attempts: maximumAttempts };
+  }
+  record.events.push({ type: 'finished', callIndex });
+  call.attempts = outcome.attempts;
+  if (outcome.ok) {
+    call.status = 'completed';
+    call.result = outcome.result;
+  } else {
+    call.status = 'failed';
+    call.error = outcome.error;
+  }
+}
+
+function finishToolStep(state: RunState, record: ToolStepRecord) {
+  for (const call of record.calls) {
+    state.messages.push({
+      role: 'tool',
+      tool_call_id: call.callId,
+      content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}`,
+    });
+  }
+  record.status = 'completed';
+}
+
+/**
+ * All calls of the message at once, at most toolConcurrency at a time, each its own activity with
+ * its tool's policy. Outcomes are recorded as they complete; results go back in call order.
+ */
+export async function runToolStep(
+  state: RunState,
+  input: AgentTurnInput,
+  toolCalls: ToolCall[],
+  approvals: Map<string, ApprovalCallRecord> = new Map(),
+): Promise<void> {
+  const record = newToolStep(state, toolCalls);
+  const policies = new Map((input.toolPolicies ?? []).map((policy) => [policy.name, policy]));
+  const concurrency = Math.max(1, input.toolConcurrency ?? 8);
+  let next = 0;
+  const lane = async () => {
+    while (next < record.calls.length) {
+      const callIndex = next++;
+      const { name, callId } = record.calls[callIndex]!;
+      const approval = approvals.get(callId);
+      if (approval && approval.decision !== 'approved') {
+        const error =
+          approval.decision === 'denied'
+            ? `a reviewer denied this call${approval.reason ? `: ${approval.reason}` : ''}`
+            : 'no reviewer approved this call in time';
+        await runCall(state, record, callIndex, async () => ({ ok: false, error, attempts: 0 }), 0);
+        continue;
+      }
+      if (!input.tools.includes(name)) {
+        const known = input.tools.join(', ') || 'none';
+        await runCall(state, record, callIndex, async () => ({ ok: false, error: `unknown tool "${name}"; tools: ${known}`, attempts: 0 }), 0);
+        continue;
+      }
+      const policy = policies.get(name) ?? { ...defaultToolPolicy, name };
+      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy), policy.maximumAttempts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, record.calls.length) }, lane));
+  finishToolStep(state, record);
+}
+
+/** The first version: one call after another through the `runTool` activity. */
+export async function runToolStepSequentially(state: RunState, toolCalls: ToolCall[]): Promise<void> {
+  const record = newToolStep(state, toolCalls);
+  const runTool = toolActivity('runTool', { ...defaultToolPolicy, timeoutMs: 120_000 });
+  for (const callIndex of record.calls.keys()) {
+    await runCall(state, record, callIndex, runTool, defaultToolPolicy.maximumAttempts);
+    const call = record.calls[callIndex]!;
+    state.messages.push({ role: 'tool', tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` });
+  }
+  record.status = 'completed';
+}

@@ -29,6 +29,8 @@ const schema = z.object({
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).default(200_000),
+  SESSION_HISTORY_LIMIT: z.coerce.number().int().min(100).default(2000),
   APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
   WORKSPACE_DIR: optionalText,
   MCP_CONFIG: optionalText,
@@ -72,6 +74,7 @@ export interface Config {
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
   limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
   toolConcurrency: number;
+  session: { contextChars: number; historyLimit: number };
   tools: ToolSettings;
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS, approvalTimeoutMs: values.APPROVAL_TIMEOUT_MS },
     toolConcurrency: values.TOOL_CONCURRENCY,
+    session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: { secret: values.RELAY_SECRET, host: values.STREAM_HOST, port: values.STREAM_PORT, advertiseUrl: values.STREAM_ADVERTISE_URL },
     tools: {

@@ -89,6 +89,7 @@ async function main() {
     model,
     limits: config.limits,
     toolConcurrency: config.toolConcurrency,
+    session: config.session,
     toolSettings: config.tools,
     tools: tools.registry,
     temporalUiUrl: uiUrl,

@@ -27,6 +27,7 @@ export interface StackOptions {
   toolSettings: ToolSettings;
   /** Tool calls of one step that run at once (default 8). */
   toolConcurrency?: number;
+  session?: Config['session'];
   temporalUiUrl: string;
   host?: string;
   port?: number;
@@ -62,6 +63,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),
     toolConcurrency: options.toolConcurrency ?? 8,
+    taskQueue: options.taskQueue,
+    session: options.session ?? { contextChars: 200_000, historyLimit: 2000 },
     limits: options.limits,
     temporalUi: { url: options.temporalUiUrl, namespace: options.namespace },
     stream: options.stream,

@@ -73,7 +73,10 @@ const fresh = new Map<string, History>();
 
 before(async () => {
   environment = await startTemporal();
-  stack = await startTestStack(environment, reply, { tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile]) });
+  stack = await startTestStack(environment, reply, {
+    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile]),
+    session: { contextChars: 10_000, historyLimit: 30 },
+  });
   for (const scenario of scenarios) {
     const started = await stack.post('/v1/runs', { input: scenario.input, ...scenario.body });
     const runId = started.body.runId;
@@ -89,11 +92,23 @@ before(async () => {
     });
     await acted;
     const history = await environment.client.workflow.getHandle(runId).fetchHistory();
-    fresh.set(scenario.name, history);
-    const fixture = join(fixtures, `${scenario.name}.binpb`);
-    if (process.env.RECORD_HISTORIES === '1' && !existsSync(fixture)) writeFileSync(fixture, History.encode(history).finish());
+    record(scenario.name, history);
   }
+  // A session long enough to continue as new: the first execution's history ends with it.
+  const sessionId = (await stack.post('/v1/sessions', {})).body.sessionId as string;
+  const firstExecution = (await environment.client.workflow.getHandle(sessionId).describe()).runId;
+  for (let turn = 0; turn < 4; turn++) {
+    const sent = await stack.post(`/v1/sessions/${sessionId}/messages`, { input: `What is ${turn}+1?` });
+    await readSse(`${stack.url}${sent.body.links.events}`);
+  }
+  record('session-continue-as-new', await environment.client.workflow.getHandle(sessionId, firstExecution).fetchHistory());
 });
+
+function record(name: string, history: History) {
+  fresh.set(name, history);
+  const fixture = join(fixtures, `${name}.binpb`);
+  if (process.env.RECORD_HISTORIES === '1' && !existsSync(fixture)) writeFileSync(fixture, History.encode(history).finish());
+}
 
 after(async () => {
   await stack?.close();
@@ -113,9 +128,18 @@ describe('replaying recorded histories', () => {
     });
   }
 
+  test('when a session history that continued as new is replayed, then the current code reproduces it', async () => {
+    const history = fresh.get('session-continue-as-new')!;
+    assert.equal(history.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    assert.ok(history.events!.some((event) => event.startChildWorkflowExecutionInitiatedEventAttributes), 'turns ran as child workflows');
+    await replay(history, 'session');
+  });
+
   test('when the committed histories are replayed, then the current code reproduces every one', async () => {
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
-    for (const scenario of scenarios) assert.ok(files.includes(`${scenario.name}.binpb`), `a committed history of ${scenario.name}`);
+    for (const name of [...scenarios.map((scenario) => scenario.name), 'session-continue-as-new']) {
+      assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
+    }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);
   });
 
@@ -124,5 +148,19 @@ describe('replaying recorded histories', () => {
     const scheduled = history.events.find((event) => event.activityTaskScheduledEventAttributes);
     scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'somethingElse';
     await assert.rejects(replay(history, 'tampered'), /nondetermin/i);
+  });
+});
+
+describe('npm run replay', () => {
+  test('when pointed at a finished run, then it fetches the history and replays it against the current code', async () => {
+    const started = await stack.post('/v1/runs', { input: 'What is 3*3?' });
+    await environment.client.workflow.getHandle(started.body.runId).result();
+    const { execFile } = await import('node:child_process');
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/replay-run.ts', started.body.runId], { env: { ...process.env, TEMPORAL_ADDRESS: environment.address } }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+      ),
+    );
+    assert.match(output, new RegExp(`replayed ${started.body.runId}: \\d+ history events, reproduced by the current code`));
   });
 });

@@ -2,9 +2,13 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import { errorHandler, notFoundHandler } from './errors';
 import { runsRouter, type RunsRouterOptions } from './runs-router';
+import { SessionStore } from './session-store';
+import { sessionsRouter } from './sessions-router';
 
 export interface AppOptions extends RunsRouterOptions {
   client: Client;
+  taskQueue: string;
+  session: { contextChars: number; historyLimit: number };
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -22,6 +26,7 @@ export function createApp(options: AppOptions): Express {
     }
   });
   app.use('/v1', runsRouter(options));
+  app.use('/v1', sessionsRouter({ ...options, sessions: new SessionStore(options.client, options.taskQueue) }));
   app.use(notFoundHandler);
   app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));
   return app;

@@ -23,6 +23,8 @@ async function main() {
     toolNames: tools.registry.names,
     toolPolicies: (names) => tools.registry.policies(names),
     toolConcurrency: config.toolConcurrency,
+    taskQueue: config.temporal.taskQueue,
+    session: config.session,
     limits: config.limits,
     temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
   });

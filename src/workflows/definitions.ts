@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { ApprovalDecision, ApprovalDecisionKind, RunState } from '../shared/run-types';
+import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, ChatMessage, RunState } from '../shared/run-types';
 
 // Messages of the agent-turn workflow, defined once for the workflow, the API and the tests.
 
@@ -18,3 +18,38 @@ export const failureTypes = {
 
 /** Hard upper bound on maxSteps whatever the caller asks. */
 export const maxStepsCap = 1000;
+
+export const sessionWorkflowType = 'session';
+
+export interface SessionTurn {
+  runId: string;
+  /** The first 200 characters of the message. */
+  input: string;
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  output?: string;
+}
+
+export interface SessionInput {
+  /** Everything of each turn's input but the message and the context. */
+  turn: Omit<AgentTurnInput, 'input' | 'messages'>;
+  /** Characters of earlier conversation a turn sees (whole turns, newest first). */
+  contextChars: number;
+  /** History events after which the session continues as new between turns. */
+  historyLimit: number;
+  carried?: { messages: ChatMessage[]; turns: SessionTurn[]; turnCount: number; generation: number };
+}
+
+export interface SessionState {
+  sessionId: string;
+  /** The latest turns (at most 200 are kept). */
+  turns: SessionTurn[];
+  turnCount: number;
+  /** How many times the session has continued as new. */
+  generation: number;
+  running?: string;
+}
+
+export const sessionStateQuery = defineQuery<SessionState>('sessionState');
+
+/** Starts the next turn; rejected while a turn runs. Returns the new run's id. */
+export const sendMessageUpdate = defineUpdate<{ runId: string }, [{ input: string; maxSteps?: number }]>('sendMessage');

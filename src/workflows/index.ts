@@ -1,1 +1,2 @@
 export { agentTurn } from './agent-turn';
+export { session } from './session';

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { sendMessageUpdate, sessionStateQuery, sessionWorkflowType, type SessionInput, type SessionState } from '../workflows/definitions';
+
+// Sessions are workflows too (id = session id); each message becomes an agentTurn run.
+
+export class SessionNotFoundError extends Error {
+  constructor(readonly sessionId: string) {
+    super(`no session with id "${sessionId}"`);
+    this.name = 'SessionNotFoundError';
+  }
+}
+
+export class TurnRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TurnRefusedError';
+  }
+}
+
+export class SessionStore {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+  ) {}
+
+  async create(input: SessionInput): Promise<string> {
+    const sessionId = `ses_${randomUUID()}`;
+    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input] });
+    return sessionId;
+  }
+
+  async get(sessionId: string): Promise<SessionState> {
+    try {
+      return await this.client.workflow.getHandle(sessionId).query(sessionStateQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new SessionNotFoundError(sessionId);
+      throw error;
+    }
+  }
+
+  async send(sessionId: string, message: { input: string; maxSteps?: number }): Promise<string> {
+    const state = await this.get(sessionId);
+    if (state.running) {
+      const run = await this.client.workflow.getHandle(state.running).describe();
+      if (run.status.name === 'RUNNING') {
+        throw new TurnRefusedError(`turn ${state.running} is still running; send the next message when it has ended`);
+      }
+    }
+    try {
+      const { runId } = await this.client.workflow.getHandle(sessionId).executeUpdate(sendMessageUpdate, { args: [message] });
+      return runId;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new SessionNotFoundError(sessionId);
+      if (error instanceof WorkflowUpdateFailedError) throw new TurnRefusedError(error.cause?.message ?? error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { ToolPolicy } from '../shared/run-types';
+import { HttpError } from './errors';
+import { describeIssues } from './run-request';
+import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './session-store';
+
+export interface SessionsRouterOptions {
+  sessions: SessionStore;
+  defaultModel: string;
+  toolNames: string[];
+  toolPolicies: (names: string[]) => ToolPolicy[];
+  toolConcurrency: number;
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
+  session: { contextChars: number; historyLimit: number };
+}
+
+const sessionIdPattern = /^[A-Za-z0-9_.:-]{1,200}$/;
+const defaultMaxSteps = 10;
+
+export function sessionsRouter(options: SessionsRouterOptions): Router {
+  const { sessions, limits } = options;
+  const router = Router();
+  const maxSteps = z.number().int().min(1).max(limits.maxSteps).optional();
+  const createSchema = z.strictObject({
+    model: z.string().min(1).max(200).optional(),
+    system: z.string().optional(),
+    maxSteps,
+    tools: z.array(z.string().refine((name) => options.toolNames.includes(name), { message: `unknown tool; known tools: ${options.toolNames.join(', ')}` })).optional(),
+  });
+  const messageSchema = z.strictObject({
+    input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
+    maxSteps,
+  });
+  const links = (sessionId: string) => ({ self: `/v1/sessions/${sessionId}`, messages: `/v1/sessions/${sessionId}/messages` });
+
+  const json = <T>(request: Request, schema: z.ZodType<T>): T => {
+    if (!request.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+    const parsed = schema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
+    return parsed.data;
+  };
+  const sessionId = (request: Request) => {
+    const id = String(request.params.sessionId);
+    if (!sessionIdPattern.test(id)) throw new HttpError(404, 'session_not_found', `no session with id "${id.slice(0, 200)}"`);
+    return id;
+  };
+  const notFound = (error: unknown) => {
+    if (error instanceof SessionNotFoundError) throw new HttpError(404, 'session_not_found', error.message);
+    throw error;
+  };
+
+  router.post('/sessions', async (request, response) => {
+    const body = json(request, createSchema);
+    const tools = body.tools ?? options.toolNames;
+    const id = await sessions.create({
+      turn: {
+        model: body.model ?? options.defaultModel,
+        system: body.system,
+        tools,
+        toolPolicies: options.toolPolicies(tools),
+        toolConcurrency: options.toolConcurrency,
+        approvalTimeoutMs: limits.approvalTimeoutMs,
+        maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
+      },
+      contextChars: options.session.contextChars,
+      historyLimit: options.session.historyLimit,
+    });
+    response.status(201).location(`/v1/sessions/${id}`).json({ sessionId: id, links: links(id) });
+  });
+
+  router.post('/sessions/:sessionId/messages', async (request, response) => {
+    const body = json(request, messageSchema);
+    const id = sessionId(request);
+    if (body.input.length > limits.maxInputChars) {
+      throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
+    }
+    try {
+      const runId = await sessions.send(id, body);
+      response.status(202).json({ sessionId: id, runId, links: { run: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events`, session: `/v1/sessions/${id}` } });
+    } catch (error) {
+      if (error instanceof TurnRefusedError) throw new HttpError(409, 'turn_in_progress', error.message);
+      notFound(error);
+    }
+  });
+
+  router.get('/sessions/:sessionId', async (request, response) => {
+    const id = sessionId(request);
+    const state = await sessions.get(id).catch(notFound);
+    response.json({ ...state, links: links(id) });
+  });
+
+  return router;
+}

@@ -1,0 +1,89 @@
+import {
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  startChild,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ChatMessage, RunState } from '../shared/run-types';
+import { agentTurn } from './agent-turn';
+import { sendMessageUpdate, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
+import { trimContext } from './session-context';
+
+// A multi-turn conversation. Each message starts its own agentTurn run (a child workflow, id =
+// run id) that sees the earlier turns; the session keeps the conversation and the list of turns.
+// It continues as new between turns when its history grows, carrying only what it needs, so a
+// long conversation stays within Temporal's history and payload limits.
+
+const keptTurnSummaries = 200;
+
+export async function session(input: SessionInput): Promise<void> {
+  const state: SessionState = {
+    sessionId: workflowInfo().workflowId,
+    turns: input.carried?.turns ?? [],
+    turnCount: input.carried?.turnCount ?? 0,
+    generation: input.carried ? input.carried.generation + 1 : 0,
+  };
+  let messages: ChatMessage[] = input.carried?.messages ?? [];
+  let running: { turn: SessionTurn; sent: number; result: Promise<RunState> } | undefined;
+
+  setHandler(sessionStateQuery, () => ({ ...state, running: running?.turn.runId }));
+  setHandler(
+    sendMessageUpdate,
+    async ({ input: text, maxSteps }) => {
+      // The API refuses a message while the previous turn's run is still running; one that comes
+      // as that run closes waits here the moment it takes the session to record the end.
+      await condition(() => running === undefined);
+      const runId = `run_${uuid4()}`;
+      const context = trimContext(messages, input.contextChars);
+      const child = await startChild(agentTurn, {
+        workflowId: runId,
+        args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps }],
+        // A turn outlives nothing: closing the session abandons no run in the middle.
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+      });
+      const turn: SessionTurn = { runId, input: text.slice(0, 200), status: 'running' };
+      state.turnCount++;
+      state.turns.push(turn);
+      if (state.turns.length > keptTurnSummaries) state.turns.splice(0, state.turns.length - keptTurnSummaries);
+      running = { turn, sent: context.length + (input.turn.system ? 1 : 0), result: child.result() };
+      return { runId };
+    },
+    {
+      validator: ({ input: text }) => {
+        if (typeof text !== 'string' || text.trim() === '') throw new Error('input must be a non-empty string');
+      },
+    },
+  );
+
+  for (;;) {
+    await condition(() => running !== undefined);
+    const current = running!;
+    try {
+      const result = await current.result;
+      // What the turn added after the context it was given: the user message, answers, tool results.
+      messages = [...messages, ...result.messages.slice(current.sent)];
+      current.turn.status = 'completed';
+      current.turn.output = (result.output ?? '').slice(0, 200);
+    } catch (error) {
+      // A failed or cancelled turn leaves no trace in the context the next turn sees.
+      const cause = error instanceof ChildWorkflowFailure ? error.cause : error;
+      current.turn.status = isCancellation(error) || isCancellation(cause) ? 'cancelled' : 'failed';
+    }
+    running = undefined;
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.historyLimit) {
+      await condition(allHandlersFinished);
+      if (!running) {
+        await continueAsNew<typeof session>({
+          ...input,
+          carried: { messages: trimContext(messages, input.contextChars), turns: state.turns, turnCount: state.turnCount, generation: state.generation },
+        });
+      }
+    }
+  }
+}

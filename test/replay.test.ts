@@ -97,7 +97,8 @@ before(async () => {
   // A session long enough to continue as new: the first execution's history ends with it.
   const sessionId = (await stack.post('/v1/sessions', {})).body.sessionId as string;
   const firstExecution = (await environment.client.workflow.getHandle(sessionId).describe()).runId;
-  for (let turn = 0; turn < 4; turn++) {
+  const continued = async () => (await environment.client.workflow.getHandle(sessionId).describe()).runId !== firstExecution;
+  for (let turn = 0; turn < 12 && !(await continued()); turn++) {
     const sent = await stack.post(`/v1/sessions/${sessionId}/messages`, { input: `What is ${turn}+1?` });
     await readSse(`${stack.url}${sent.body.links.events}`);
   }

@@ -163,6 +163,9 @@ describe('cancel', () => {
     assert.equal((await cancelled)?.status, 202);
     const terminal = events.at(-1)!;
     assert.equal(terminal.event, 'run.cancelled');
+    const seen = [...assembleText(events).values()].join('');
+    assert.ok(seen.length > 0 && terminal.data.partial.startsWith(seen), 'the partial transcript holds what the client saw');
+    assert.ok('tick '.repeat(400).startsWith(terminal.data.partial), 'and nothing the model did not say');
     const modelRequest = stack.model.requests.find((r) => r.body.messages.some((m) => m.content === 'slow ticking'))!;
     assert.equal(modelRequest.aborted, true, 'the model stream was aborted');
     const state = await stack.get(`/v1/runs/${runId}`);

@@ -59,6 +59,11 @@ export class ChunkAssembler {
   private usage?: Usage;
   private finishReason?: string;
 
+  /** The text assembled so far. */
+  get textSoFar(): string {
+    return this.text;
+  }
+
   /** Takes one chunk; returns the text it adds (to publish at once), or '' if none. */
   push(chunk: ChunkLike): string {
     if (chunk.error) {

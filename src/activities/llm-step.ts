@@ -128,7 +128,10 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
         if (text) emitText(text);
       }
     } catch (error) {
-      throw toFailure(error, context, dependencies.secrets ?? []);
+      const failure = toFailure(error, context, dependencies.secrets ?? []);
+      // A cancelled step hands the text it had so far to the workflow: the partial transcript.
+      if (failure instanceof CancelledFailure) throw new CancelledFailure(failure.message, [{ partialText: assembler.textSoFar, attempt }]);
+      throw failure;
     } finally {
       stopHeartbeats();
       stream.close();

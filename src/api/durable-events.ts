@@ -6,10 +6,11 @@ import type { ApprovalStepRecord, LlmStepRecord, RunState, ToolStepRecord } from
 // acceptance rule that orders live events (event-position.ts) keeps those a client lacks; a
 // step's text comes as one delta that the rule cuts to what the client has not seen.
 
-function completedText(state: RunState): string {
+/** The text of the completed model steps, and what the cancelled one had streamed. */
+function partialTranscript(state: RunState): string {
   return state.steps
-    .filter((step): step is LlmStepRecord => step.kind === 'llm' && step.status === 'completed')
-    .map((step) => step.text ?? '')
+    .filter((step): step is LlmStepRecord => step.kind === 'llm')
+    .map((step) => (step.status === 'completed' ? (step.text ?? '') : (step.partialText ?? '')))
     .join('');
 }
 
@@ -41,7 +42,7 @@ export function durableEvents(state: RunState): StreamEvent[] {
     const error = state.error ?? { code: 'failed', message: 'the run failed' };
     out.push({ position: end, event: 'run.failed', data: { runId, step, error, usage: state.usage } });
   } else if (state.status === 'cancelled') {
-    out.push({ position: end, event: 'run.cancelled', data: { runId, step, partial: completedText(state), usage: state.usage } });
+    out.push({ position: end, event: 'run.cancelled', data: { runId, step, partial: partialTranscript(state), usage: state.usage } });
   }
   return out;
 }

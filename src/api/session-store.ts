@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { sendMessageUpdate, sessionStateQuery, sessionWorkflowType, type SessionInput, type SessionState } from '../workflows/definitions';
+import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, sessionWorkflowType, type SessionInput, type SessionState } from '../workflows/definitions';
 
 // Sessions are workflows too (id = session id); each message becomes an agentTurn run.
 
@@ -47,13 +47,21 @@ export class SessionStore {
         throw new TurnRefusedError(`turn ${state.running} is still running; send the next message when it has ended`);
       }
     }
-    try {
-      const { runId } = await this.client.workflow.getHandle(sessionId).executeUpdate(sendMessageUpdate, { args: [message] });
-      return runId;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new SessionNotFoundError(sessionId);
-      if (error instanceof WorkflowUpdateFailedError) throw new TurnRefusedError(error.cause?.message ?? error.message);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { runId } = await this.client.workflow.getHandle(sessionId).executeUpdate(sendMessageUpdate, { args: [message] });
+        return runId;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) throw new SessionNotFoundError(sessionId);
+        const reason = error instanceof WorkflowUpdateFailedError ? (error.cause?.message ?? error.message) : undefined;
+        // Continuing as new takes one workflow task; the next run of the session takes the message.
+        if (reason === sessionContinuingMessage && attempt < 50) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
+        if (reason !== undefined) throw new TurnRefusedError(reason);
+        throw error;
+      }
     }
   }
 }

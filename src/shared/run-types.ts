@@ -76,6 +76,8 @@ export interface LlmStepRecord {
   toolCalls?: ToolCall[];
   usage?: Usage;
   finishReason?: string;
+  /** The text streamed before the run was cancelled in this step. */
+  partialText?: string;
 }
 
 export interface ToolCallRecord {

@@ -1,6 +1,8 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
+  CancelledFailure,
   isCancellation,
   patched,
   proxyActivities,
@@ -39,6 +41,12 @@ const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
   retry: modelRetry,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+
+/** What a cancelled activity handed over (llmStep: the text it had streamed). */
+function cancelledDetails(error: unknown): { partialText?: unknown } | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : undefined;
+  return cause instanceof CancelledFailure ? (cause.details[0] as { partialText?: unknown } | undefined) : undefined;
+}
 
 const asMessageToolCall = (call: ToolCall) => ({
   id: call.id,
@@ -95,6 +103,9 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
   } catch (error) {
     if (isCancellation(error)) {
       state.status = 'cancelled';
+      const current = state.steps.at(-1);
+      const partialText = cancelledDetails(error)?.partialText;
+      if (current?.kind === 'llm' && current.status === 'running' && typeof partialText === 'string') current.partialText = partialText;
       throw error;
     }
     if (error instanceof ApplicationFailure && error.type === failureTypes.maxStepsExceeded) throw error;

@@ -51,5 +51,8 @@ export interface SessionState {
 
 export const sessionStateQuery = defineQuery<SessionState>('sessionState');
 
-/** Starts the next turn; rejected while a turn runs. Returns the new run's id. */
+/** The update's refusal while the session continues as new; the caller sends it again. */
+export const sessionContinuingMessage = 'the session is continuing as new; send the message again';
+
+/** Starts the next turn. Returns the new run's id. */
 export const sendMessageUpdate = defineUpdate<{ runId: string }, [{ input: string; maxSteps?: number }]>('sendMessage');

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { ChatMessage, RunState } from '../shared/run-types';
 import { agentTurn } from './agent-turn';
-import { sendMessageUpdate, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
+import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
 import { trimContext } from './session-context';
 
 // A multi-turn conversation. Each message starts its own agentTurn run (a child workflow, id =
@@ -31,6 +31,9 @@ export async function session(input: SessionInput): Promise<void> {
   };
   let messages: ChatMessage[] = input.carried?.messages ?? [];
   let running: { turn: SessionTurn; sent: number; result: Promise<RunState> } | undefined;
+  // Set once the history is long enough: new messages are refused (the API retries them against
+  // the next run of the session) so that continuing as new cannot be put off forever.
+  let continuing = false;
 
   setHandler(sessionStateQuery, () => ({ ...state, running: running?.turn.runId }));
   setHandler(
@@ -57,6 +60,7 @@ export async function session(input: SessionInput): Promise<void> {
     {
       validator: ({ input: text }) => {
         if (typeof text !== 'string' || text.trim() === '') throw new Error('input must be a non-empty string');
+        if (continuing) throw new Error(sessionContinuingMessage);
       },
     },
   );
@@ -76,7 +80,9 @@ export async function session(input: SessionInput): Promise<void> {
       current.turn.status = isCancellation(error) || isCancellation(cause) ? 'cancelled' : 'failed';
     }
     running = undefined;
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.historyLimit) {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.historyLimit) continuing = true;
+    if (continuing) {
+      // A message accepted before the flag may still start one more turn; then it comes after that.
       await condition(allHandlersFinished);
       if (!running) {
         await continueAsNew<typeof session>({

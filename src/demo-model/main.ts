@@ -7,5 +7,6 @@ const pace = {
   firstTokenDelayMs: Number(process.env.DEMO_MODEL_FIRST_TOKEN_DELAY_MS ?? 200),
   tokenDelayMs: Number(process.env.DEMO_MODEL_TOKEN_DELAY_MS ?? 30),
 };
-const server = await startModelServer(demoResponder(pace), port);
+const host = process.env.DEMO_MODEL_HOST ?? '127.0.0.1';
+const server = await startModelServer(demoResponder(pace), port, host);
 console.log(`demo model: OPENAI_BASE_URL=${server.baseURL} (model name: anything)`);

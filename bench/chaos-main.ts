@@ -3,13 +3,13 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runChaos, type ChaosOptions } from './chaos';
 
-// `npm run chaos`: CHAOS_RUNS (default 20) runs, CHAOS_KILLS (default 8) kills of workers and API
-// replicas. Writes docs/reliability.md and bench/results/chaos.json.
+// `npm run chaos`: CHAOS_RUNS (default 40) runs; up to CHAOS_KILLS (default 20) kills, workers and
+// API replicas in turn, until the runs are done. Writes docs/reliability.md and bench/results/chaos.json.
 
 const options: ChaosOptions = {
-  runs: Number(process.env.CHAOS_RUNS ?? 20),
+  runs: Number(process.env.CHAOS_RUNS ?? 40),
   concurrency: Number(process.env.CHAOS_CONCURRENCY ?? 4),
-  kills: Number(process.env.CHAOS_KILLS ?? 8),
+  kills: Number(process.env.CHAOS_KILLS ?? 20),
   targets: ['worker', 'api'],
   killEveryMs: [2000, 5000],
   log: (line) => console.log(line),
@@ -27,14 +27,14 @@ one worker kill) runs in \`npm test\` (test/chaos.test.ts).
 The chaos run starts the embedded Temporal, two workers and two API replicas as separate
 processes, and runs agent turns that call three tools at once (calculator; http_get of a URL
 whose server counts each request, the side effect; a 1 s wait) and then stream a 60-token
-answer. Meanwhile it kills (SIGKILL) a random worker or API replica every 2 to 5 s and starts a
+answer. Meanwhile it kills (SIGKILL) a worker or an API replica, in turn, every 2 to 5 s and starts a
 new one. Each SSE client follows its run through a random live replica and, when the connection
 breaks, reconnects to another with \`Last-Event-ID\`. At the end it compares, step by step, the
 text each client assembled (dropping what \`step.retrying\` told it to drop) with the transcript
 Temporal kept.
 
 - Date: ${new Date().toISOString()}; machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores
-- ${options.runs} runs, ${options.concurrency} at a time; ${report.kills.worker} worker kills and ${report.kills.api} API kills in ${(report.durationMs / 1000).toFixed(0)} s
+- ${options.runs} runs, ${options.concurrency} at a time; ${report.kills.worker} worker kills and ${report.kills.api} API kills (in turn, every 2 to 5 s, until the runs were done) in ${(report.durationMs / 1000).toFixed(0)} s
 
 | measure | result |
 | --- | --- |

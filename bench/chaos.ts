@@ -125,7 +125,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (let kill = 0; kill < options.kills && !done; kill++) {
       await sleep(options.killEveryMs[0] + Math.random() * (options.killEveryMs[1] - options.killEveryMs[0]));
       if (done) break;
-      const target = pick(options.targets);
+      // Targets take turns, so a short run still kills each kind.
+      const target = options.targets[kill % options.targets.length]!;
       const slot = Math.floor(Math.random() * 2);
       if (target === 'worker') {
         workers[slot]?.process.kill('SIGKILL');

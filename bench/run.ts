@@ -2,15 +2,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
+import { cancelScenario, cancelSection } from './cancel';
 import { toolsScenario, toolsSection } from './tools';
 import { ttftScenario, ttftSection } from './ttft';
 
 // `npm run bench`: every scenario against one embedded Temporal, written to docs/benchmarks.md
 // and bench/results/results.json. BENCH_RUNS (default 100) sets the time-to-first-token pairs;
-// BENCH_SCENARIOS (default "ttft,tools") picks scenarios.
+// BENCH_SCENARIOS (default "ttft,tools,cancel") picks scenarios.
 
 const runs = Number(process.env.BENCH_RUNS ?? 100);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,tools').split(','));
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,tools,cancel').split(','));
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
@@ -31,6 +32,12 @@ try {
     sections.push(toolsSection(tools));
     console.log(`tools: parallel p50 ${tools.parallel.p50.toFixed(0)} ms, sequential p50 ${tools.sequential.p50.toFixed(0)} ms, speed-up ${tools.speedup.toFixed(2)}x`);
   }
+  if (scenarios.has('cancel')) {
+    const cancel = await cancelScenario(temporal);
+    results.cancel = cancel;
+    sections.push(cancelSection(cancel));
+    console.log(`cancel: to model abort p50 ${cancel.toModelAbort.p50.toFixed(0)} ms, to run.cancelled p50 ${cancel.toStreamEnd.p50.toFixed(0)} ms`);
+  }
 } finally {
   await temporal.close();
 }
@@ -40,7 +47,7 @@ writeFileSync(join(import.meta.dirname, 'results', 'results.json'), `${JSON.stri
 const page = `# Benchmarks
 
 Reproduce with one command: \`npm run bench\` (\`BENCH_RUNS\` sets the time-to-first-token pairs,
-default 100; \`BENCH_SCENARIOS=ttft\` or \`tools\` runs one). Every figure is a ratio or a
+default 100; \`BENCH_SCENARIOS=ttft\`, \`tools\` or \`cancel\` runs one). Every figure is a ratio or a
 difference against a baseline measured in the same run. Raw figures:
 [bench/results/results.json](../bench/results/results.json).
 

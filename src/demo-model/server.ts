@@ -35,6 +35,7 @@ export interface RecordedRequest {
   completedAt?: number;
   /** The client went away before the response was complete. */
   aborted?: boolean;
+  abortedAt?: number;
 }
 
 export interface ModelServer {
@@ -104,7 +105,10 @@ export async function startModelServer(responder: Responder, port = 0, host = '1
       const record: RecordedRequest = { body, authorization: request.headers.authorization, receivedAt: Date.now() };
       requests.push(record);
       response.on('finish', () => (record.completedAt = Date.now()));
-      response.on('close', () => (record.aborted = !response.writableFinished));
+      response.on('close', () => {
+        record.aborted = !response.writableFinished;
+        if (record.aborted) record.abortedAt = Date.now();
+      });
       const reply = await responder(body, index);
       if (reply.kind === 'json') sendJson(response, reply.status ?? 200, reply.body);
       else await writeStream(response, reply, closed.signal);

@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../src/config';
 import { startModelServer, type ModelServer, type Responder } from '../src/demo-model/server';
+import type { MemoryRelay } from '../src/relay/memory-relay';
 import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
 
@@ -29,7 +30,10 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-export async function startBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string, overrides: Partial<StackOptions> = {}): Promise<BenchStack> {
+/** A peer's activities, given the stack's relay and the model's base URL. */
+export type PeerActivities = (relay: MemoryRelay, modelBaseURL: string) => Record<string, (...args: any[]) => Promise<unknown>>;
+
+export async function startBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string, overrides: Partial<StackOptions> = {}, peer?: PeerActivities): Promise<BenchStack> {
   const model = await startModelServer(responder);
   const config = loadConfig({});
   const stack = await startStack({
@@ -41,6 +45,7 @@ export async function startBenchStack(temporal: BenchTemporal, responder: Respon
     limits: config.limits,
     toolSettings: config.tools,
     temporalUiUrl: config.temporal.uiUrl,
+    ...(peer ? { activityOverrides: (relay: MemoryRelay) => peer(relay, model.baseURL) } : {}),
     ...overrides,
   });
   return {

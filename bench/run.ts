@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
 import { cancelScenario, cancelSection } from './cancel';
 import { toolsScenario, toolsSection } from './tools';
+import { streamingScenario, streamingSection } from './streaming';
 import { ttftScenario, ttftSection } from './ttft';
 
 // `npm run bench`: every scenario against one embedded Temporal, written to docs/benchmarks.md
@@ -11,7 +12,7 @@ import { ttftScenario, ttftSection } from './ttft';
 // BENCH_SCENARIOS (default "ttft,tools,cancel") picks scenarios.
 
 const runs = Number(process.env.BENCH_RUNS ?? 100);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,tools,cancel').split(','));
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,tools,cancel').split(','));
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
@@ -25,6 +26,14 @@ try {
     results.ttft = ttft;
     sections.push(ttftSection(ttft));
     console.log(`TTFT added: p50 ${ttft.added.p50.toFixed(1)} ms, p99 ${ttft.added.p99.toFixed(1)} ms`);
+  }
+  if (scenarios.has('streaming')) {
+    const streaming = await streamingScenario(temporal, Number(process.env.BENCH_STREAMING_RUNS ?? 30));
+    results.streaming = streaming;
+    sections.push(streamingSection(streaming));
+    for (const system of streaming.systems) {
+      console.log(`streaming ${system.name}: TTFT p50 ${system.ttft.p50.toFixed(1)} ms, token latency p50 ${system.tokenLatency.p50.toFixed(2)} ms p99 ${system.tokenLatency.p99.toFixed(2)} ms`);
+    }
   }
   if (scenarios.has('tools')) {
     const tools = await toolsScenario(temporal);

@@ -32,6 +32,8 @@ export interface StackOptions {
   host?: string;
   port?: number;
   stream?: RunStreamOptions & SseOptions;
+  /** Replaces activities by name (benchmarks use it to run peer implementations). */
+  activityOverrides?: (relay: MemoryRelay) => Record<string, (...args: any[]) => Promise<unknown>>;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -53,6 +55,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     relay,
     model: options.model,
     tools,
+    activityOverrides: options.activityOverrides?.(relay),
   });
   const running = worker.run();
   const app = createApp({

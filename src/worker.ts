@@ -33,6 +33,7 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  activityOverrides?: Record<string, (...args: any[]) => Promise<unknown>>;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -45,7 +46,7 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
     workflowBundle: await workflowBundle(),
-    activities: createActivities(options),
+    activities: { ...createActivities(options), ...options.activityOverrides },
     // Cancellation reaches an activity through its heartbeats: keep them frequent.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',

@@ -1,9 +1,21 @@
-import { once } from 'node:events';
 import type { Response } from 'express';
 import type { RunEvent } from '../shared/events';
 
 // SSE exists only here, at the HTTP edge. Writes respect backpressure; a comment line keeps idle
 // connections open through proxies; headers keep proxies from buffering.
+
+/** Waits for the client to take more, or to go; leaves no listener behind either way. */
+function drainOrClose(response: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
 
 export function formatEvent(event: RunEvent): string {
   return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
@@ -32,9 +44,7 @@ export async function pipeEventsToResponse(
   try {
     for await (const event of events) {
       if (response.destroyed) break;
-      if (!response.write(formatEvent(event))) {
-        await Promise.race([once(response, 'drain'), once(response, 'close')]);
-      }
+      if (!response.write(formatEvent(event))) await drainOrClose(response);
     }
   } finally {
     clearInterval(keepAlive);

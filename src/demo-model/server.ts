@@ -36,6 +36,8 @@ export interface RecordedRequest {
   /** The client went away before the response was complete. */
   aborted?: boolean;
   abortedAt?: number;
+  /** When each `chunk` frame was written (performance.timeOrigin + performance.now(), in ms). */
+  chunkTimes: number[];
 }
 
 export interface ModelServer {
@@ -69,7 +71,10 @@ function sendJson(response: ServerResponse, status: number, body: unknown) {
   response.end(JSON.stringify(body));
 }
 
-async function writeStream(response: ServerResponse, reply: Extract<Reply, { kind: 'stream' }>, closed: AbortSignal) {
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+export const preciseNow = () => performance.timeOrigin + performance.now();
+
+async function writeStream(response: ServerResponse, reply: Extract<Reply, { kind: 'stream' }>, closed: AbortSignal, chunkTimes: number[]) {
   response.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
@@ -80,7 +85,10 @@ async function writeStream(response: ServerResponse, reply: Extract<Reply, { kin
     if (closed.aborted) return;
     if ('delayMs' in frame) await sleep(frame.delayMs, closed);
     else if ('raw' in frame) response.write(frame.raw);
-    else response.write(`data: ${JSON.stringify(frame.chunk)}\n\n`);
+    else {
+      response.write(`data: ${JSON.stringify(frame.chunk)}\n\n`);
+      chunkTimes.push(preciseNow());
+    }
   }
   if (closed.aborted) return;
   if (reply.done !== false) response.write('data: [DONE]\n\n');
@@ -102,7 +110,7 @@ export async function startModelServer(responder: Responder, port = 0, host = '1
       }
       const body = (await readJson(request)) as ChatRequest;
       const index = requests.length;
-      const record: RecordedRequest = { body, authorization: request.headers.authorization, receivedAt: Date.now() };
+      const record: RecordedRequest = { body, authorization: request.headers.authorization, receivedAt: Date.now(), chunkTimes: [] };
       requests.push(record);
       response.on('finish', () => (record.completedAt = Date.now()));
       response.on('close', () => {
@@ -111,7 +119,7 @@ export async function startModelServer(responder: Responder, port = 0, host = '1
       });
       const reply = await responder(body, index);
       if (reply.kind === 'json') sendJson(response, reply.status ?? 200, reply.body);
-      else await writeStream(response, reply, closed.signal);
+      else await writeStream(response, reply, closed.signal, record.chunkTimes);
     } catch (error) {
       // A script that runs out or breaks must fail loudly, not hang the client.
       if (!response.headersSent) {

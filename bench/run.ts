@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
 import { cancelScenario, cancelSection } from './cancel';
+import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
 import { toolsScenario, toolsSection } from './tools';
 import { streamingScenario, streamingSection } from './streaming';
@@ -13,7 +14,7 @@ import { ttftScenario, ttftSection } from './ttft';
 // BENCH_SCENARIOS (default "ttft,tools,cancel") picks scenarios.
 
 const runs = Number(process.env.BENCH_RUNS ?? 100);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,history,tools,cancel').split(','));
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,fanout,history,tools,cancel').split(','));
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
@@ -35,6 +36,11 @@ try {
     for (const system of streaming.systems) {
       console.log(`streaming ${system.name}: TTFT p50 ${system.ttft.p50.toFixed(1)} ms, token latency p50 ${system.tokenLatency.p50.toFixed(2)} ms p99 ${system.tokenLatency.p99.toFixed(2)} ms`);
     }
+  }
+  if (scenarios.has('fanout')) {
+    const fanout = await fanoutScenario(temporal);
+    results.fanout = fanout;
+    sections.push(fanoutSection(fanout));
   }
   if (scenarios.has('history')) {
     const history = await historyScenario(temporal);

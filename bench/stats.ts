@@ -20,14 +20,25 @@ export interface Summary {
 }
 
 export function summarize(values: number[]): Summary {
+  // Sorted once; no spreading (hundreds of thousands of values overflow the call stack).
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) => {
+    if (sorted.length === 0) return Number.NaN;
+    const rank = (p / 100) * (sorted.length - 1);
+    const low = Math.floor(rank);
+    const high = Math.ceil(rank);
+    return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+  };
+  let sum = 0;
+  for (const value of sorted) sum += value;
   return {
-    n: values.length,
-    p50: percentile(values, 50),
-    p90: percentile(values, 90),
-    p99: percentile(values, 99),
-    min: Math.min(...values),
-    max: Math.max(...values),
-    mean: values.reduce((sum, value) => sum + value, 0) / values.length,
+    n: sorted.length,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    mean: sum / sorted.length,
   };
 }
 

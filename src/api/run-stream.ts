@@ -11,7 +11,8 @@ import { durableEvents } from './durable-events';
 
 export interface RunStreamSources {
   relay: LiveRelay;
-  getState(runId: string): Promise<RunState>;
+  /** fresh: a read that starts now (after the run closed, an earlier read may predate the end). */
+  getState(runId: string, options?: { fresh?: boolean }): Promise<RunState>;
   waitForClose(runId: string, signal: AbortSignal): Promise<void>;
 }
 
@@ -29,20 +30,22 @@ function abortPromise(signal: AbortSignal): Promise<'aborted'> {
   });
 }
 
-/** A timer that fires `ms` after the last touch(). One timer, not one per event. */
-function quietTimer(ms: number) {
+/** Calls `onQuiet` once `ms` pass after the last touch(). One timer, not one per event. */
+function quietTimer(ms: number, onQuiet: () => void) {
   let last = Date.now();
+  let quiet = false;
   let timer: NodeJS.Timeout | undefined;
-  const fired = new Promise<'quiet'>((resolve) => {
-    const check = () => {
-      const left = last + ms - Date.now();
-      if (left <= 0) resolve('quiet');
-      else timer = setTimeout(check, left);
-    };
-    timer = setTimeout(check, ms);
-  });
+  const check = () => {
+    const left = last + ms - Date.now();
+    if (left > 0) timer = setTimeout(check, left);
+    else {
+      quiet = true;
+      onQuiet();
+    }
+  };
+  timer = setTimeout(check, ms);
   return {
-    fired,
+    isQuiet: () => quiet,
     touch: () => {
       last = Date.now();
     },
@@ -65,10 +68,10 @@ function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' |
  * Durable state, retried while Temporal cannot be reached (it restarts; the stream stays open,
  * keep-alives flowing). Undefined once the client has gone.
  */
-async function readState(sources: RunStreamSources, runId: string, signal: AbortSignal, aborted: Promise<'aborted'>): Promise<RunState | undefined> {
+async function readState(sources: RunStreamSources, runId: string, signal: AbortSignal, aborted: Promise<'aborted'>, fresh: boolean): Promise<RunState | undefined> {
   for (let wait = 250; !signal.aborted; wait = Math.min(wait * 2, 5000)) {
     try {
-      return await sources.getState(runId);
+      return await sources.getState(runId, { fresh });
     } catch (error) {
       if (error instanceof Error && error.name === 'RunNotFoundError') throw error;
       await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);
@@ -95,13 +98,34 @@ export async function* streamRun(
   const aborted = abortPromise(signal);
   const cursor = { value: from };
   let pending: StreamEvent[] = [];
-  let nextLive: Promise<{ live: StreamEvent }> | undefined;
   let gapWaits = 0;
+
+  // One waiter, woken by whichever comes first: a live event, the run's end, a quiet period or
+  // the client leaving. (Racing the same promises on every event would pile up reactions.)
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  void closedPromise.then(wakeUp);
+  void aborted.then(wakeUp);
+  let live: StreamEvent | undefined;
+  let reading = false;
+  const readLive = () => {
+    if (reading) return;
+    reading = true;
+    void subscription.next().then((event) => {
+      reading = false;
+      live = event;
+      wakeUp();
+    });
+  };
 
   try {
     while (!signal.aborted) {
       const closedBefore = closed;
-      const state = await readState(sources, runId, signal, aborted);
+      const state = await readState(sources, runId, signal, aborted, closedBefore);
       if (!state) return;
       for (const event of durableEvents(state)) {
         const out = take(cursor, event);
@@ -110,7 +134,7 @@ export async function* streamRun(
       if (state.status !== 'running' || closedBefore) return;
 
       let gap = false;
-      const quiet = quietTimer(quietMs);
+      const quiet = quietTimer(quietMs, wakeUp);
       try {
         while (!signal.aborted) {
           // Pass on every pending live event that now comes next; drop those the client has.
@@ -130,12 +154,17 @@ export async function* streamRun(
             gap = true;
             break;
           }
-          nextLive ??= subscription.next().then((live) => ({ live }));
-          const outcome = await Promise.race([nextLive, closedPromise, quiet.fired, aborted]);
-          if (typeof outcome === 'object') {
-            nextLive = undefined;
+          if (!live) {
+            readLive();
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              if (live || closed || signal.aborted || quiet.isQuiet()) wakeUp();
+            });
+          }
+          if (live) {
+            pending.push(live);
+            live = undefined;
             quiet.touch();
-            pending.push(outcome.live);
             continue;
           }
           break;

@@ -7,6 +7,7 @@ import { describeIssues, runRequestSchema } from './run-request';
 import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
 import { streamRun, type RunStreamOptions } from './run-stream';
+import { SharedRunSources } from './shared-sources';
 import { pipeEventsToResponse, type SseOptions } from './sse';
 
 export interface RunsRouterOptions {
@@ -47,11 +48,14 @@ export function runsRouter(options: RunsRouterOptions): Router {
       `/workflows/${encodeURIComponent(runId)}/${encodeURIComponent(executionId)}/history`,
   });
 
-  const loadRun = async (request: Request): Promise<RunState & { executionId: string }> => {
+  // Every SSE connection of this process reads durable state through one shared reader per run.
+  const sources = new SharedRunSources(store, relay);
+
+  const loadRun = async (request: Request, shared = false): Promise<RunState & { executionId: string }> => {
     const runId = String(request.params.runId);
     if (!runIdPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
     try {
-      return await store.getState(runId);
+      return await (shared ? sources.getState(runId) : store.getState(runId));
     } catch (error) {
       if (error instanceof RunNotFoundError) throw new HttpError(404, 'run_not_found', error.message);
       throw error;
@@ -112,14 +116,9 @@ export function runsRouter(options: RunsRouterOptions): Router {
       if (!position) throw new HttpError(400, 'invalid_last_event_id', `"${lastEventId.slice(0, 100)}" is not an event id of this API`);
       from = position;
     }
-    const state = await loadRun(request);
+    const state = await loadRun(request, true);
     const abort = new AbortController();
     response.on('close', () => abort.abort());
-    const sources = {
-      relay,
-      getState: (runId: string) => store.getState(runId),
-      waitForClose: (runId: string, signal: AbortSignal) => store.waitForClose(runId, signal),
-    };
     await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
   });
 

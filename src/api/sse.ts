@@ -17,8 +17,16 @@ function drainOrClose(response: Response): Promise<void> {
   });
 }
 
+// Subscribers of one run get the same data objects; serialize each once, not once per subscriber.
+const serialized = new WeakMap<object, string>();
+
 export function formatEvent(event: RunEvent): string {
-  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+  let data = serialized.get(event.data);
+  if (data === undefined) {
+    data = JSON.stringify(event.data);
+    serialized.set(event.data, data);
+  }
+  return `id: ${event.id}\nevent: ${event.event}\ndata: ${data}\n\n`;
 }
 
 export interface SseOptions {

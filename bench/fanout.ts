@@ -16,11 +16,48 @@ export interface FanoutRow {
   cpuPerSubscriberMs: number;
 }
 
-export async function fanoutScenario(temporal: BenchTemporal, counts = [1, 10, 100, 1000], tokens = 200): Promise<FanoutRow[]> {
-  const text = Array.from({ length: tokens }, (_, index) => `f${index}`).join(' ');
+export interface SubscriberResult {
+  arrivals: number[][];
+  texts: string[];
+}
+
+/**
+ * Starts bench/subscribers.ts in a process of its own and waits until it is ready; `add` gives it
+ * URLs, `finish` waits for every stream to end and returns what each subscriber saw.
+ */
+export async function startSubscribers(perUrl: number, ends: number[]): Promise<{ add(url: string): void; finish(): Promise<SubscriberResult> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'subscribers.ts')], {
+    env: { ...process.env, URLS: '', SUBSCRIBERS: String(perUrl), TOKEN_ENDS: ends.join(',') },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('ready')) resolve();
+    });
+  });
+  return {
+    add: (url) => child.stdin!.write(`${url}\n`),
+    async finish() {
+      child.stdin!.end();
+      await exited;
+      return JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as SubscriberResult;
+    },
+  };
+}
+
+export function tokenEnds(text: string): number[] {
   const ends: number[] = [];
   let offset = 0;
   for (const token of tokenize(text)) ends.push((offset += token.length));
+  return ends;
+}
+
+export async function fanoutScenario(temporal: BenchTemporal, counts = [1, 10, 100, 1000], tokens = 200): Promise<FanoutRow[]> {
+  const text = Array.from({ length: tokens }, (_, index) => `f${index}`).join(' ');
+  const ends = tokenEnds(text);
   // The model waits a second before its first token, so that every subscriber is connected.
   const bench = await startBenchStack(temporal, (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 1500, tokenDelayMs: 10 }) }), 'bench-fanout');
   const rows: FanoutRow[] = [];
@@ -29,15 +66,10 @@ export async function fanoutScenario(temporal: BenchTemporal, counts = [1, 10, 1
       const created = await fetch(`${bench.stack.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: `fanout ${subscribers}`, tools: [] }) });
       const { runId } = (await created.json()) as { runId: string };
       const cpuBefore = process.cpuUsage();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'subscribers.ts')], {
-        env: { ...process.env, URL: `${bench.stack.url}/v1/runs/${runId}/events`, SUBSCRIBERS: String(subscribers), TOKEN_ENDS: ends.join(',') },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let output = '';
-      child.stdout!.on('data', (chunk) => (output += chunk));
-      await new Promise((resolve) => child.once('exit', resolve));
+      const client = await startSubscribers(subscribers, ends);
+      client.add(`${bench.stack.url}/v1/runs/${runId}/events`);
+      const result = await client.finish();
       const cpu = process.cpuUsage(cpuBefore);
-      const result = JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as { arrivals: number[][]; texts: string[] };
       const request = bench.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === `fanout ${subscribers}`))!;
       const written = request.chunkTimes.slice(1, tokens + 1);
       const latencies = result.arrivals.flatMap((arrivals) => arrivals.map((arrival, index) => arrival - written[index]!));

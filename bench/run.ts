@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
 import { cancelScenario, cancelSection } from './cancel';
+import { concurrencyScenario, concurrencySection } from './concurrency';
 import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
 import { toolsScenario, toolsSection } from './tools';
@@ -14,7 +15,7 @@ import { ttftScenario, ttftSection } from './ttft';
 // BENCH_SCENARIOS (default "ttft,tools,cancel") picks scenarios.
 
 const runs = Number(process.env.BENCH_RUNS ?? 100);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,fanout,history,tools,cancel').split(','));
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,fanout,concurrency,history,tools,cancel').split(','));
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
@@ -41,6 +42,11 @@ try {
     const fanout = await fanoutScenario(temporal);
     results.fanout = fanout;
     sections.push(fanoutSection(fanout));
+  }
+  if (scenarios.has('concurrency')) {
+    const concurrency = await concurrencyScenario(temporal);
+    results.concurrency = concurrency;
+    sections.push(concurrencySection(concurrency));
   }
   if (scenarios.has('history')) {
     const history = await historyScenario(temporal);

@@ -1,14 +1,18 @@
 // A separate process of SSE subscribers, so that their parsing does not count as the API's CPU
-// or delay its events. Environment: URL (the run's events URL), SUBSCRIBERS, TOKEN_ENDS (comma-
-// separated character offsets where tokens end). Prints once ready "ready", then one JSON line:
-// {arrivals: number[][] (per subscriber, per token), texts: string[]} when every stream has ended.
+// or delay its events. Environment: URLS (comma-separated events URLs; SUBSCRIBERS subscribers to
+// each), TOKEN_ENDS (comma-separated character offsets where tokens end). With URLS empty, the
+// URLs come on standard input, one a line, and each is subscribed the moment it arrives (so the
+// process can start before the runs). Prints "ready", then one JSON line: {arrivals: number[][]
+// (per subscriber, per token), texts: string[]} when every stream has ended, in URL order.
 
-const url = process.env.URL!;
+import { createInterface } from 'node:readline';
+
+const urls = (process.env.URLS ?? '').split(',').filter(Boolean);
 const subscribers = Number(process.env.SUBSCRIBERS ?? 1);
 const ends = (process.env.TOKEN_ENDS ?? '').split(',').map(Number);
 const now = () => performance.timeOrigin + performance.now();
 
-async function subscribe(): Promise<{ arrivals: number[]; text: string }> {
+async function subscribe(url: string): Promise<{ arrivals: number[]; text: string }> {
   const arrivals: number[] = [];
   let text = '';
   const response = await fetch(url);
@@ -31,8 +35,12 @@ async function subscribe(): Promise<{ arrivals: number[]; text: string }> {
   return { arrivals, text };
 }
 
-const streams = Array.from({ length: subscribers }, () => subscribe());
+const streams = urls.flatMap((url) => Array.from({ length: subscribers }, () => subscribe(url)));
 console.log('ready');
+if (urls.length === 0) {
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (line.trim()) for (let i = 0; i < subscribers; i++) streams.push(subscribe(line.trim()));
+  }
+}
 const results = await Promise.all(streams);
 console.log(JSON.stringify({ arrivals: results.map((result) => result.arrivals), texts: results.map((result) => result.text) }));
-export {};

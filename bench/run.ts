@@ -3,48 +3,62 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
 import { cancelScenario, cancelSection } from './cancel';
+import { cdfChart } from './charts';
 import { concurrencyScenario, concurrencySection } from './concurrency';
 import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
 import { toolsScenario, toolsSection } from './tools';
 import { streamingScenario, streamingSection } from './streaming';
+import { throughputScenario, throughputSection } from './throughput';
 import { ttftScenario, ttftSection } from './ttft';
 
-// `npm run bench`: every scenario against one embedded Temporal, written to docs/benchmarks.md
-// and bench/results/results.json. BENCH_RUNS (default 100) sets the time-to-first-token pairs;
-// BENCH_SCENARIOS (default "ttft,tools,cancel") picks scenarios.
+// `npm run bench` (quick, a few minutes) or `npm run bench -- --full` (longer): every scenario
+// against one embedded Temporal, written to docs/benchmarks.md, docs/charts/*.svg and
+// bench/results/results.json. BENCH_SCENARIOS picks scenarios (default all).
 
-const runs = Number(process.env.BENCH_RUNS ?? 100);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,fanout,concurrency,history,tools,cancel').split(','));
+const full = process.argv.includes('--full') || process.env.BENCH_MODE === 'full';
+const mode = full
+  ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100] }
+  : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50] };
+const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,throughput,fanout,concurrency,history,tools,cancel').split(','));
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) };
 const versions = { node: process.version, temporalCli: temporal.version };
-const results: Record<string, unknown> = { date, machine, versions };
+const results: Record<string, unknown> = { date, machine, versions, mode: mode.name };
 const sections: string[] = [];
+const charts = new Map<string, string>();
 try {
   if (scenarios.has('ttft')) {
     const ttft = await ttftScenario(temporal, runs);
     results.ttft = ttft;
-    sections.push(ttftSection(ttft));
+    charts.set('ttft.svg', cdfChart('Time to first token', [{ name: 'direct', values: ttft.raw.direct }, { name: 'through the stack', values: ttft.raw.stack }]));
+    sections.push(`${ttftSection(ttft)}\n![Time to first token](charts/ttft.svg)\n`);
     console.log(`TTFT added: p50 ${ttft.added.p50.toFixed(1)} ms, p99 ${ttft.added.p99.toFixed(1)} ms`);
   }
   if (scenarios.has('streaming')) {
-    const streaming = await streamingScenario(temporal, Number(process.env.BENCH_STREAMING_RUNS ?? 30));
+    const streaming = await streamingScenario(temporal, Number(process.env.BENCH_STREAMING_RUNS ?? mode.streamingRuns));
     results.streaming = streaming;
-    sections.push(streamingSection(streaming));
+    charts.set('token-latency.svg', cdfChart('Token latency: arrival at the client minus model write', streaming.systems.map((system) => ({ name: system.name, values: system.raw.tokenLatency }))));
+    sections.push(`${streamingSection(streaming)}\n![Token latency](charts/token-latency.svg)\n`);
     for (const system of streaming.systems) {
       console.log(`streaming ${system.name}: TTFT p50 ${system.ttft.p50.toFixed(1)} ms, token latency p50 ${system.tokenLatency.p50.toFixed(2)} ms p99 ${system.tokenLatency.p99.toFixed(2)} ms`);
     }
   }
+  if (scenarios.has('throughput')) {
+    const throughput = await throughputScenario(temporal);
+    results.throughput = throughput;
+    sections.push(throughputSection(throughput));
+  }
   if (scenarios.has('fanout')) {
-    const fanout = await fanoutScenario(temporal);
+    const fanout = await fanoutScenario(temporal, mode.fanout);
     results.fanout = fanout;
     sections.push(fanoutSection(fanout));
   }
   if (scenarios.has('concurrency')) {
-    const concurrency = await concurrencyScenario(temporal);
+    const concurrency = await concurrencyScenario(temporal, mode.concurrency);
     results.concurrency = concurrency;
     sections.push(concurrencySection(concurrency));
   }
@@ -74,15 +88,17 @@ mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(join(import.meta.dirname, 'results', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 const page = `# Benchmarks
 
-Reproduce with one command: \`npm run bench\` (\`BENCH_RUNS\` sets the time-to-first-token pairs,
-default 100; \`BENCH_SCENARIOS=ttft\`, \`tools\` or \`cancel\` runs one). Every figure is a ratio or a
+Reproduce with one command: \`npm run bench -- --full\` (this page) or \`npm run bench\` (quick:
+fewer runs, at most 100 subscribers and 50 concurrent runs). \`BENCH_SCENARIOS=ttft,streaming\`
+runs some scenarios only. Every figure is a ratio or a
 difference against a baseline measured in the same run. Raw figures:
 [bench/results/results.json](../bench/results/results.json).
 
 - Date: ${date}
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB
-- Node ${versions.node}; ${versions.temporalCli}; embedded dev server (SQLite in memory)
+- Node ${versions.node}; ${versions.temporalCli}; embedded dev server (SQLite in memory); ${mode.name} mode
 
 ${sections.join('\n')}`;
-mkdirSync(join(import.meta.dirname, '..', 'docs'), { recursive: true });
+mkdirSync(join(import.meta.dirname, '..', 'docs', 'charts'), { recursive: true });
+for (const [name, svg] of charts) writeFileSync(join(import.meta.dirname, '..', 'docs', 'charts', name), svg);
 writeFileSync(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), page);

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
@@ -10,6 +10,7 @@ import type { RunState } from '../src/shared/run-types';
 import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { startChild, type Child } from '../test/helpers/processes';
+import { freePort } from '../test/helpers/ports';
 
 // The chaos run: Temporal, two workers and two API replicas as real processes; agent runs with
 // tools while workers and APIs are killed (SIGKILL) and restarted; SSE clients that reconnect
@@ -43,14 +44,6 @@ export interface ChaosReport {
   reconnects: number;
   retriedSteps: number;
   durationMs: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

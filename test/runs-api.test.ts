@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { chunk, textFrames, tokenize, usageChunk } from '../src/demo-model/chunks';
+import { textFrames } from '../src/demo-model/chunks';
 import { demoReply } from '../src/demo-model/demo-script';
 import type { Responder } from '../src/demo-model/server';
 import { startTemporal } from './helpers/temporal';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,16 +13,9 @@ import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { assembleText, readSse } from './helpers/sse';
 import { installQuietRuntime } from './helpers/temporal';
+import { freePort } from './helpers/ports';
 
 // The embedded dev server on its SQLite file is stopped and started again in the middle of a run.
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { positionLabel } from '../shared/event-position';
 import type { StreamEvent } from '../shared/events';
+import { EventQueue } from './event-queue';
 import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
 
 // The in-process relay: activities and SSE subscribers share one process (`npm start`).
@@ -10,37 +11,15 @@ interface Stream {
   expiry?: NodeJS.Timeout;
 }
 
-class QueueSubscription implements Subscription {
-  private readonly queue: StreamEvent[] = [];
-  private waiter?: (event: StreamEvent) => void;
-  closed = false;
-
-  constructor(private readonly onClose: () => void) {}
-
-  deliver(event: StreamEvent) {
-    if (this.closed) return;
-    if (this.waiter) {
-      const waiter = this.waiter;
-      this.waiter = undefined;
-      waiter(event);
-    } else this.queue.push(event);
+class QueueSubscription extends EventQueue implements Subscription {
+  constructor(private readonly onClose: () => void) {
+    super();
   }
 
-  next(): Promise<StreamEvent> {
-    const event = this.queue.shift();
-    if (event) return Promise.resolve(event);
-    // A closed subscription never resolves again; its reader has stopped reading.
-    return new Promise((resolve) => {
-      if (!this.closed) this.waiter = resolve;
-    });
-  }
-
-  close() {
-    if (this.closed) return;
-    this.closed = true;
-    this.waiter = undefined;
-    this.queue.length = 0;
-    this.onClose();
+  override close(): boolean {
+    const closing = super.close();
+    if (closing) this.onClose();
+    return closing;
   }
 }
 

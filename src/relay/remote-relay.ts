@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { LiveRelay, StepPublisher, StreamCoordinates, Subscription } from './live-relay';
+import { EventQueue } from './event-queue';
 import { bearer } from './secret';
 
 // The live tier seen from an API process that runs no activities. For a run it reads the
@@ -92,9 +93,7 @@ export class RemoteRelay implements LiveRelay {
 }
 
 class RemoteSubscription implements Subscription {
-  private readonly queue: StreamEvent[] = [];
-  private waiter?: (event: StreamEvent) => void;
-  private closed = false;
+  private readonly queue = new EventQueue();
   private readonly upstreams = new Map<string, AbortController>();
   private readonly timer: NodeJS.Timeout;
 
@@ -107,34 +106,22 @@ class RemoteSubscription implements Subscription {
   }
 
   next(): Promise<StreamEvent> {
-    const event = this.queue.shift();
-    if (event) return Promise.resolve(event);
-    return new Promise((resolve) => {
-      if (!this.closed) this.waiter = resolve;
-    });
+    return this.queue.next();
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.queue.close()) return;
     clearInterval(this.timer);
     for (const controller of this.upstreams.values()) controller.abort();
     this.upstreams.clear();
-    this.queue.length = 0;
-    this.waiter = undefined;
   }
 
   private deliver(event: StreamEvent) {
-    if (this.closed) return;
-    if (this.waiter) {
-      const waiter = this.waiter;
-      this.waiter = undefined;
-      waiter(event);
-    } else this.queue.push(event);
+    this.queue.deliver(event);
   }
 
   private async discover() {
-    if (this.closed) return;
+    if (this.queue.closed) return;
     try {
       const [urls, inFlight] = await Promise.all([this.relay.workerUrls(), this.relay.inFlight(this.runId)]);
       const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => /^https?:\/\//.test(url)));

@@ -1,0 +1,35 @@
+import type { StreamEvent } from '../shared/events';
+
+/** Events waiting for one reader: next() resolves at once if one is queued, else when one comes. */
+export class EventQueue {
+  private readonly queue: StreamEvent[] = [];
+  private waiter?: (event: StreamEvent) => void;
+  closed = false;
+
+  deliver(event: StreamEvent): void {
+    if (this.closed) return;
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      waiter(event);
+    } else this.queue.push(event);
+  }
+
+  next(): Promise<StreamEvent> {
+    const event = this.queue.shift();
+    if (event) return Promise.resolve(event);
+    // A closed queue never resolves again; its reader has stopped reading.
+    return new Promise((resolve) => {
+      if (!this.closed) this.waiter = resolve;
+    });
+  }
+
+  /** Returns false if it was already closed. */
+  close(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    this.waiter = undefined;
+    this.queue.length = 0;
+    return true;
+  }
+}

@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../src/config';
@@ -45,6 +46,7 @@ export async function startBenchStack(temporal: BenchTemporal, responder: Respon
     limits: config.limits,
     toolSettings: config.tools,
     temporalUiUrl: config.temporal.uiUrl,
+    ...(process.env.BENCH_EAGER === '1' ? { eagerClient: new Client({ connection: temporal.environment.nativeConnection, namespace: temporal.environment.namespace ?? 'default' }) } : {}),
     ...(peer ? { activityOverrides: (relay: MemoryRelay) => peer(relay, model.baseURL) } : {}),
     ...overrides,
   });

@@ -17,6 +17,8 @@ import { createAgentWorker } from './worker';
 
 export interface StackOptions {
   client: Client;
+  /** A client on the worker's NativeConnection: runs then start eagerly on this process's worker. */
+  eagerClient?: Client;
   nativeConnection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -60,7 +62,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const running = worker.run();
   const app = createApp({
     client: options.client,
-    store: new RunStore(options.client, options.taskQueue),
+    store: new RunStore(options.eagerClient ?? options.client, options.taskQueue, options.eagerClient !== undefined),
     relay,
     defaultModel: options.model.name,
     toolNames: tools.names,

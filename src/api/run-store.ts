@@ -27,9 +27,14 @@ export interface StartedRun {
 }
 
 export class RunStore {
+  /**
+   * @param eagerStart ask Temporal to hand the run's first workflow task straight to a worker of
+   * this process (the client must be built on the worker's NativeConnection).
+   */
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    private readonly eagerStart = false,
   ) {}
 
   async start(input: AgentTurnInput): Promise<StartedRun> {
@@ -38,6 +43,7 @@ export class RunStore {
       workflowId: runId,
       taskQueue: this.taskQueue,
       args: [input],
+      ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });
     return { runId, executionId: handle.firstExecutionRunId };
   }

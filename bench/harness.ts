@@ -46,7 +46,8 @@ export async function startBenchStack(temporal: BenchTemporal, responder: Respon
     limits: config.limits,
     toolSettings: config.tools,
     temporalUiUrl: config.temporal.uiUrl,
-    ...(process.env.BENCH_EAGER === '1' ? { eagerClient: new Client({ connection: temporal.environment.nativeConnection, namespace: temporal.environment.namespace ?? 'default' }) } : {}),
+    // As npm start does (BENCH_EAGER=0 measures without eager start).
+    ...(process.env.BENCH_EAGER !== '0' ? { eagerClient: new Client({ connection: temporal.environment.nativeConnection, namespace: temporal.environment.namespace ?? 'default' }) } : {}),
     ...(peer ? { activityOverrides: (relay: MemoryRelay) => peer(relay, model.baseURL) } : {}),
     ...overrides,
   });

@@ -81,8 +81,12 @@ async function main() {
     await nativeConnection.close();
   });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // On the worker's connection, run starts hand their first workflow task straight to this
+  // process's worker (eager start), one round trip less before the first token.
+  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace });
   const stack: Stack = await startStack({
     client,
+    eagerClient,
     nativeConnection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,

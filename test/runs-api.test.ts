@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { RunStore } from '../src/api/run-store';
 import { textFrames } from '../src/demo-model/chunks';
 import { demoReply } from '../src/demo-model/demo-script';
 import type { Responder } from '../src/demo-model/server';
@@ -113,6 +115,16 @@ describe('a full turn over SSE', () => {
     const runId = await startRun({ input: 'long and slow' });
     const { comments } = await readSse(`${stack.url}/v1/runs/${runId}/events`);
     assert.ok(comments.includes('keep-alive'), `comments: ${JSON.stringify(comments)}`);
+  });
+});
+
+describe('eager start', () => {
+  test('when the API shares a process with the worker, then runs start eagerly on it and complete', async () => {
+    const store = new RunStore(new Client({ connection: environment.nativeConnection, namespace: 'default' }), stack.taskQueue, true);
+    const run = await store.start({ input: 'eager', model: 'scripted', tools: [], maxSteps: 2 });
+    assert.equal(run.eagerlyStarted, true);
+    const state = await environment.client.workflow.getHandle(run.runId).result();
+    assert.equal(state.status, 'completed');
   });
 });
 

@@ -24,6 +24,8 @@ export interface StartedRun {
   runId: string;
   /** Temporal's id of the execution, for Web UI links. */
   executionId: string;
+  /** The first workflow task went straight to this process's worker. */
+  eagerlyStarted: boolean;
 }
 
 export class RunStore {
@@ -45,7 +47,7 @@ export class RunStore {
       args: [input],
       ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });
-    return { runId, executionId: handle.firstExecutionRunId };
+    return { runId, executionId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted };
   }
 
   /** The run's state: live from the workflow while it runs, from its result or history after. */

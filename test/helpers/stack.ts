@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
 import { startModelServer, type ModelServer, type Responder } from '../../src/demo-model/server';
@@ -23,6 +24,8 @@ export async function startTestStack(
   const taskQueue = `test-${randomUUID()}`;
   const stack = await startStack({
     client: environment.client,
+    // As npm start does: runs start eagerly on this process's worker.
+    eagerClient: new Client({ connection: environment.nativeConnection, namespace: environment.namespace ?? 'default' }),
     nativeConnection: environment.nativeConnection,
     namespace: environment.namespace ?? 'default',
     taskQueue,

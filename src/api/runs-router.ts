@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
 import { beginning, parseCursor, type Cursor } from '../shared/event-position';
 import type { LiveRelay } from '../relay/live-relay';
-import type { RunState, ToolPolicy } from '../shared/run-types';
+import type { RunState } from '../shared/run-types';
 import { HttpError } from './errors';
+import { defaultMaxSteps, idPattern, type RunDefaults } from './run-defaults';
 import { describeIssues, runRequestSchema } from './run-request';
 import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
@@ -10,19 +11,13 @@ import { streamRun, type RunStreamOptions } from './run-stream';
 import { SharedRunSources } from './shared-sources';
 import { pipeEventsToResponse, type SseOptions } from './sse';
 
-export interface RunsRouterOptions {
+export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
   relay: LiveRelay;
-  defaultModel: string;
-  toolNames: string[];
-  toolPolicies: (names: string[]) => ToolPolicy[];
-  toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
 }
 
-const runIdPattern = /^[A-Za-z0-9_.:-]{1,200}$/;
 const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
 
 /** Calls waiting for a human decision. */
@@ -33,7 +28,6 @@ function pendingApprovals(state: RunState) {
       : [],
   );
 }
-const defaultMaxSteps = 10;
 
 export function runsRouter(options: RunsRouterOptions): Router {
   const { store, relay, limits } = options;
@@ -53,7 +47,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
 
   const loadRun = async (request: Request, shared = false): Promise<RunState & { executionId: string }> => {
     const runId = String(request.params.runId);
-    if (!runIdPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
+    if (!idPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
     try {
       return await (shared ? sources.getState(runId) : store.getState(runId));
     } catch (error) {

@@ -1,22 +1,14 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { ToolPolicy } from '../shared/run-types';
 import { HttpError } from './errors';
+import { defaultMaxSteps, idPattern, type RunDefaults } from './run-defaults';
 import { describeIssues } from './run-request';
 import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './session-store';
 
-export interface SessionsRouterOptions {
+export interface SessionsRouterOptions extends RunDefaults {
   sessions: SessionStore;
-  defaultModel: string;
-  toolNames: string[];
-  toolPolicies: (names: string[]) => ToolPolicy[];
-  toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
   session: { contextChars: number; historyLimit: number };
 }
-
-const sessionIdPattern = /^[A-Za-z0-9_.:-]{1,200}$/;
-const defaultMaxSteps = 10;
 
 export function sessionsRouter(options: SessionsRouterOptions): Router {
   const { sessions, limits } = options;
@@ -42,7 +34,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
   };
   const sessionId = (request: Request) => {
     const id = String(request.params.sessionId);
-    if (!sessionIdPattern.test(id)) throw new HttpError(404, 'session_not_found', `no session with id "${id.slice(0, 200)}"`);
+    if (!idPattern.test(id)) throw new HttpError(404, 'session_not_found', `no session with id "${id.slice(0, 200)}"`);
     return id;
   };
   const notFound = (error: unknown) => {

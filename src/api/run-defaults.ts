@@ -1,4 +1,4 @@
-import type { ToolPolicy } from '../shared/run-types';
+import type { AgentTurnInput, ToolPolicy } from '../shared/run-types';
 
 /** What every new run gets unless its request says otherwise: shared by runs and sessions. */
 export interface RunDefaults {
@@ -9,7 +9,24 @@ export interface RunDefaults {
   limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
 }
 
-export const defaultMaxSteps = 10;
+const defaultMaxSteps = 10;
+
+/** A turn's settings from what the request chose and the defaults for the rest. */
+export function turnSettings(
+  defaults: RunDefaults,
+  chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number },
+): Omit<AgentTurnInput, 'input' | 'messages'> {
+  const tools = chosen.tools ?? defaults.toolNames;
+  return {
+    model: chosen.model ?? defaults.defaultModel,
+    system: chosen.system,
+    tools,
+    toolPolicies: defaults.toolPolicies(tools),
+    toolConcurrency: defaults.toolConcurrency,
+    approvalTimeoutMs: defaults.limits.approvalTimeoutMs,
+    maxSteps: chosen.maxSteps ?? Math.min(defaultMaxSteps, defaults.limits.maxSteps),
+  };
+}
 
 /** Accepted by both routers: run and session ids are generated, so anything else is unknown. */
 export const idPattern = /^[A-Za-z0-9_.:-]{1,200}$/;

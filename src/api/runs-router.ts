@@ -3,7 +3,7 @@ import { beginning, parseCursor, type Cursor } from '../shared/event-position';
 import type { LiveRelay } from '../relay/live-relay';
 import type { RunState } from '../shared/run-types';
 import { HttpError } from './errors';
-import { defaultMaxSteps, idPattern, type RunDefaults } from './run-defaults';
+import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
 import { describeIssues, runRequestSchema } from './run-request';
 import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
@@ -66,18 +66,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (body.input.length > limits.maxInputChars) {
       throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
     }
-    const tools = body.tools ?? options.toolNames;
-    const run = await store.start({
-      input: body.input,
-      messages: body.messages,
-      model: body.model ?? options.defaultModel,
-      system: body.system,
-      tools,
-      toolPolicies: options.toolPolicies(tools),
-      toolConcurrency: options.toolConcurrency,
-      approvalTimeoutMs: limits.approvalTimeoutMs,
-      maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
-    });
+    const run = await store.start({ ...turnSettings(options, body), input: body.input, messages: body.messages });
     response.status(202).location(`/v1/runs/${run.runId}`).json({
       runId: run.runId,
       status: 'running',

@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { HttpError } from './errors';
-import { defaultMaxSteps, idPattern, type RunDefaults } from './run-defaults';
+import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
 import { describeIssues } from './run-request';
 import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './session-store';
 
@@ -44,17 +44,8 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
 
   router.post('/sessions', async (request, response) => {
     const body = json(request, createSchema);
-    const tools = body.tools ?? options.toolNames;
     const id = await sessions.create({
-      turn: {
-        model: body.model ?? options.defaultModel,
-        system: body.system,
-        tools,
-        toolPolicies: options.toolPolicies(tools),
-        toolConcurrency: options.toolConcurrency,
-        approvalTimeoutMs: limits.approvalTimeoutMs,
-        maxSteps: body.maxSteps ?? Math.min(defaultMaxSteps, limits.maxSteps),
-      },
+      turn: turnSettings(options, body),
       contextChars: options.session.contextChars,
       historyLimit: options.session.historyLimit,
     });

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RunStore } from '../src/api/run-store';
 import { textFrames } from '../src/demo-model/chunks';
 import { demoReply } from '../src/demo-model/demo-script';
 import type { Responder } from '../src/demo-model/server';
-import { startTemporal } from './helpers/temporal';
+import { serverCounter, startTemporal, type TestTemporal } from './helpers/temporal';
 import { assembleText, assertIncreasingIds, readSse, type ReceivedEvent } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 
@@ -24,7 +23,7 @@ const responder: Responder = (request) => {
 
 const allText = (events: ReceivedEvent[]) => [...assembleText(events).values()].join('');
 
-let environment: TestWorkflowEnvironment;
+let environment: TestTemporal;
 let stack: TestStack;
 
 before(async () => {
@@ -125,6 +124,15 @@ describe('eager start', () => {
     assert.equal(run.eagerlyStarted, true);
     const state = await environment.client.workflow.getHandle(run.runId).result();
     assert.equal(state.status, 'completed');
+  });
+
+  test('when the worker schedules the model step, then Temporal hands it the activity task in the same reply', async () => {
+    const before = await serverCounter(environment, 'activity_eager_execution');
+    const runId = await startRun({ input: 'eager activity' });
+    const state = await environment.client.workflow.getHandle(runId).result();
+    assert.equal(state.status, 'completed');
+    const after = await serverCounter(environment, 'activity_eager_execution');
+    assert.ok(after >= before + 1, `eager activity executions: ${before} before the run, ${after} after`);
   });
 });
 

@@ -1,6 +1,8 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../src/temporal/cli';
+import { dynamicConfigArgs } from '../../src/temporal/dev-server';
+import { freePort } from './ports';
 
 let runtimeInstalled = false;
 
@@ -11,13 +13,33 @@ export function installQuietRuntime(): void {
   runtimeInstalled = true;
 }
 
-// A real Temporal dev server per test file, from the CLI the project finds or builds.
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+export type TestTemporal = TestWorkflowEnvironment & {
+  /** The server's Prometheus metrics. */
+  metricsUrl: string;
+};
+
+// A real Temporal dev server per test file, from the CLI the project finds or builds, with the
+// settings `npm start` gives its embedded server.
+export async function startTemporal(): Promise<TestTemporal> {
   installQuietRuntime();
   const cli = await findTemporalCli({ allowDownload: true });
-  return TestWorkflowEnvironment.createLocal(
+  const metricsPort = await freePort();
+  const extraArgs = [...dynamicConfigArgs(), '--metrics-port', String(metricsPort)];
+  const environment = await TestWorkflowEnvironment.createLocal(
     cli.kind === 'path'
-      ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1' } }
-      : { server: { ip: '127.0.0.1' } },
+      ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs } }
+      : { server: { ip: '127.0.0.1', extraArgs } },
   );
+  return Object.assign(environment, { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
+}
+
+/** The sum of a counter over all its label sets in the server's metrics (0 when absent). */
+export async function serverCounter(temporal: TestTemporal, name: string): Promise<number> {
+  const text = await (await fetch(temporal.metricsUrl)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`).exec(line);
+    if (match) sum += Number(match[1]);
+  }
+  return sum;
 }

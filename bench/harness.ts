@@ -6,6 +6,7 @@ import { startModelServer, type ModelServer, type Responder } from '../src/demo-
 import type { MemoryRelay } from '../src/relay/memory-relay';
 import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
+import { dynamicConfigArgs } from '../src/temporal/dev-server';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.
 
@@ -19,23 +20,34 @@ export interface BenchTemporal {
 
 export async function startBenchTemporal(): Promise<BenchTemporal> {
   const cli = await findTemporalCli();
+  // The settings npm start gives its embedded server (BENCH_EAGER=0 measures without them).
+  const extraArgs = process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : [];
   const environment = await TestWorkflowEnvironment.createLocal(
-    cli.kind === 'path' ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1' } } : {},
+    cli.kind === 'path' ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs } } : { server: { extraArgs } },
   );
   return { environment, version: cli.kind === 'path' ? cliVersion(cli.path) : 'sdk download', close: () => environment.teardown() };
 }
 
-export interface BenchStack {
+export interface BenchStack<Model extends Pick<ModelServer, 'baseURL' | 'close'> = ModelServer> {
   stack: Stack;
-  model: ModelServer;
+  model: Model;
   close(): Promise<void>;
 }
 
 /** A peer's activities, given the stack's relay and the model's base URL. */
 export type PeerActivities = (relay: MemoryRelay, modelBaseURL: string) => Record<string, (...args: any[]) => Promise<unknown>>;
 
+/** A stack against a model served in this process by `responder`. */
 export async function startBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string, overrides: Partial<StackOptions> = {}, peer?: PeerActivities): Promise<BenchStack> {
-  const model = await startModelServer(responder);
+  return stackAgainst(temporal, await startModelServer(responder), taskQueue, overrides, peer);
+}
+
+/** A stack against a model that runs in another process (bench/model-process.ts). */
+export function startBenchStackOn(temporal: BenchTemporal, modelBaseURL: string, taskQueue: string): Promise<BenchStack<Pick<ModelServer, 'baseURL' | 'close'>>> {
+  return stackAgainst(temporal, { baseURL: modelBaseURL, close: async () => undefined }, taskQueue);
+}
+
+async function stackAgainst<Model extends Pick<ModelServer, 'baseURL' | 'close'>>(temporal: BenchTemporal, model: Model, taskQueue: string, overrides: Partial<StackOptions> = {}, peer?: PeerActivities): Promise<BenchStack<Model>> {
   const config = loadConfig({});
   const stack = await startStack({
     client: temporal.environment.client,
@@ -61,19 +73,4 @@ export async function startBenchStack(temporal: BenchTemporal, responder: Respon
   };
 }
 
-/** POSTs a run and reads its SSE stream to the end; returns the run id and when events arrived. */
-export async function runToEnd(url: string, body: unknown): Promise<{ runId: string; started: number; firstDelta: number; ended: number }> {
-  const started = performance.now();
-  const created = await fetch(`${url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const { runId } = (await created.json()) as { runId: string };
-  const response = await fetch(`${url}/v1/runs/${runId}/events`);
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let firstDelta = Number.NaN;
-  for await (const bytes of response.body!) {
-    buffer += decoder.decode(bytes as Uint8Array, { stream: true });
-    if (Number.isNaN(firstDelta) && buffer.includes('event: text.delta')) firstDelta = performance.now();
-    if (/event: run\.(completed|failed|cancelled)/.test(buffer)) break;
-  }
-  return { runId, started, firstDelta, ended: performance.now() };
-}
+export { runToEnd } from './harness-client';

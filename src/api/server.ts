@@ -1,11 +1,33 @@
 // `npm run api`: the API alone, against TEMPORAL_ADDRESS; live events come from the workers'
 // stream endpoints (src/relay/remote-relay.ts). Run as many as you like.
+import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, requireSplitSettings } from '../config';
+import type { ToolRegistry } from '../activities/tools/registry';
+import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
 import { RemoteRelay } from '../relay/remote-relay';
 import { setUpTools } from '../tool-setup';
 import { createApp } from './app';
 import { RunStore } from './run-store';
+
+/** The API of a split deployment: live events come from the workers' stream endpoints. */
+export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void }) {
+  const { config, client, tools } = options;
+  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, log: options.log });
+  const app = createApp({
+    client,
+    store: new RunStore(client, config.temporal.taskQueue),
+    relay,
+    defaultModel: config.model.name,
+    toolNames: tools.names,
+    toolPolicies: (names) => tools.policies(names),
+    toolConcurrency: config.toolConcurrency,
+    taskQueue: config.temporal.taskQueue,
+    session: config.session,
+    limits: config.limits,
+    temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+  });
+  return { app, relay };
+}
 
 async function main() {
   const config = loadConfig();
@@ -14,20 +36,7 @@ async function main() {
   const tools = await setUpTools(config, log);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret, log });
-  const app = createApp({
-    client,
-    store: new RunStore(client, config.temporal.taskQueue),
-    relay,
-    defaultModel: config.model.name,
-    toolNames: tools.registry.names,
-    toolPolicies: (names) => tools.registry.policies(names),
-    toolConcurrency: config.toolConcurrency,
-    taskQueue: config.temporal.taskQueue,
-    session: config.session,
-    limits: config.limits,
-    temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
-  });
+  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : config.port;
@@ -45,7 +54,9 @@ async function main() {
   process.on('SIGTERM', stop);
 }
 
-main().catch((error) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,4 +1,5 @@
 import type { StreamEvent } from '../shared/events';
+import type { Subscription } from './live-relay';
 
 /** Events waiting for one reader: next() resolves at once if one is queued, else when one comes. */
 export class EventQueue {
@@ -31,5 +32,18 @@ export class EventQueue {
     this.waiter = undefined;
     this.queue.length = 0;
     return true;
+  }
+}
+
+/** One subscriber's queue, which tells its relay when the subscriber leaves. */
+export class QueueSubscription extends EventQueue implements Subscription {
+  constructor(private readonly onClose: () => void) {
+    super();
+  }
+
+  override close(): boolean {
+    const closing = super.close();
+    if (closing) this.onClose();
+    return closing;
   }
 }

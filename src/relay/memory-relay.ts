@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { positionLabel } from '../shared/event-position';
 import type { StreamEvent } from '../shared/events';
-import { EventQueue } from './event-queue';
+import { QueueSubscription } from './event-queue';
 import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
 
 // The in-process relay: activities and SSE subscribers share one process (`npm start`).
@@ -9,18 +9,6 @@ import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
 interface Stream {
   events: StreamEvent[];
   expiry?: NodeJS.Timeout;
-}
-
-class QueueSubscription extends EventQueue implements Subscription {
-  constructor(private readonly onClose: () => void) {
-    super();
-  }
-
-  override close(): boolean {
-    const closing = super.close();
-    if (closing) this.onClose();
-    return closing;
-  }
 }
 
 export class MemoryRelay implements LiveRelay {
@@ -76,5 +64,10 @@ export class MemoryRelay implements LiveRelay {
   /** Number of runs with open or retained streams (for tests and metrics). */
   get retainedRuns(): number {
     return this.streams.size;
+  }
+
+  /** Number of open subscriptions to a run (for tests and metrics). */
+  subscriptions(runId: string): number {
+    return this.subscribers.get(runId)?.size ?? 0;
   }
 }

@@ -1,9 +1,10 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { positionLabel, type EventPosition } from '../shared/event-position';
 import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { LiveRelay, StepPublisher, StreamCoordinates, Subscription } from './live-relay';
-import { EventQueue } from './event-queue';
+import { QueueSubscription } from './event-queue';
 import { bearer } from './secret';
 
 // The live tier seen from an API process that runs no activities. For a run it reads the
@@ -48,8 +49,21 @@ export class RemoteRelay implements LiveRelay {
     throw new Error('an API process runs no activities, so it opens no streams');
   }
 
+  private readonly hubs = new Map<string, RunHub>();
+
   subscribe(runId: string): Subscription {
-    return new RemoteSubscription(runId, this);
+    let hub = this.hubs.get(runId);
+    if (!hub) {
+      const created: RunHub = new RunHub(runId, this, () => this.hubs.get(runId) === created && this.hubs.delete(runId));
+      this.hubs.set(runId, created);
+      hub = created;
+    }
+    return hub.add();
+  }
+
+  /** How many SSE subscribers of this process watch a run (for tests and metrics). */
+  subscribers(runId: string): number {
+    return this.hubs.get(runId)?.size ?? 0;
   }
 
   /** Stream endpoints of the workers polling the task queue, from their identities (cached 2 s). */
@@ -92,36 +106,78 @@ export class RemoteRelay implements LiveRelay {
   }
 }
 
-class RemoteSubscription implements Subscription {
-  private readonly queue = new EventQueue();
+/** The step an event belongs to (0: the run's own). */
+function stepOf(position: EventPosition): number {
+  return position.kind === 'run-start' ? 0 : position.kind === 'run-end' ? Number.POSITIVE_INFINITY : position.step;
+}
+
+/**
+ * What one API process reads of one run's live tier, shared by all its subscribers there: one
+ * discovery loop and one stream per worker, however many SSE clients watch the run. Events are
+ * kept for subscribers that join later (the workers replay theirs only when a stream opens), but
+ * only those of the latest step: an earlier step's events are in durable state by the time a later
+ * step starts, and subscribers fill gaps from there.
+ */
+class RunHub {
+  private readonly subscribers = new Set<QueueSubscription>();
+  private buffer: StreamEvent[] = [];
+  private readonly seen = new Set<string>();
+  private latestStep = 0;
   private readonly upstreams = new Map<string, AbortController>();
   private readonly timer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly runId: string,
     private readonly relay: RemoteRelay,
+    private readonly onClose: () => void,
   ) {
     void this.discover();
     this.timer = setInterval(() => void this.discover(), relay.options.discoveryMs ?? 1000);
   }
 
-  next(): Promise<StreamEvent> {
-    return this.queue.next();
+  add(): Subscription {
+    const subscription: QueueSubscription = new QueueSubscription(() => {
+      this.subscribers.delete(subscription);
+      if (this.subscribers.size === 0) this.close();
+    });
+    for (const event of this.buffer) subscription.deliver(event);
+    this.subscribers.add(subscription);
+    return subscription;
   }
 
-  close(): void {
-    if (!this.queue.close()) return;
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
     clearInterval(this.timer);
     for (const controller of this.upstreams.values()) controller.abort();
     this.upstreams.clear();
+    this.onClose();
   }
 
   private deliver(event: StreamEvent) {
-    this.queue.deliver(event);
+    if (this.closed) return;
+    // A stream that reopens replays what it had; heartbeat details repeat until they change.
+    const label = positionLabel(event.position);
+    if (this.seen.has(label)) return;
+    const step = stepOf(event.position);
+    if (step > this.latestStep) {
+      this.latestStep = step;
+      this.buffer = this.buffer.filter((kept) => stepOf(kept.position) >= step);
+      this.seen.clear();
+      for (const kept of this.buffer) this.seen.add(positionLabel(kept.position));
+    }
+    this.seen.add(label);
+    this.buffer.push(event);
+    for (const subscriber of this.subscribers) subscriber.deliver(event);
   }
 
   private async discover() {
-    if (this.queue.closed) return;
+    if (this.closed) return;
     try {
       const [urls, inFlight] = await Promise.all([this.relay.workerUrls(), this.relay.inFlight(this.runId)]);
       const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => /^https?:\/\//.test(url)));

@@ -80,13 +80,17 @@ async function readState(sources: RunStreamSources, runId: string, signal: Abort
   return undefined;
 }
 
+/**
+ * The run's events for one subscriber, in batches: each batch is what could be sent before the
+ * next wait (a burst of live events goes out in one write, not one write and one await per event).
+ */
 export async function* streamRun(
   runId: string,
   from: Cursor,
   sources: RunStreamSources,
   signal: AbortSignal,
   options: RunStreamOptions = {},
-): AsyncGenerator<RunEvent> {
+): AsyncGenerator<RunEvent[]> {
   const quietMs = options.quietRequeryMs ?? 1000;
   const gapMs = options.gapRequeryMs ?? 10;
   const subscription = sources.relay.subscribe(runId);
@@ -99,6 +103,17 @@ export async function* streamRun(
   const cursor = { value: from };
   let pending: StreamEvent[] = [];
   let gapWaits = 0;
+  let batch: RunEvent[] = [];
+  const send = (event: StreamEvent) => {
+    const out = take(cursor, event);
+    if (typeof out === 'object') batch.push(out);
+    return out;
+  };
+  const flush = () => {
+    const out = batch;
+    batch = [];
+    return out;
+  };
 
   // One waiter, woken by whichever comes first: a live event, the run's end, a quiet period or
   // the client leaving. (Racing the same promises on every event would pile up reactions.)
@@ -127,11 +142,11 @@ export async function* streamRun(
       const closedBefore = closed;
       const state = await readState(sources, runId, signal, aborted, closedBefore);
       if (!state) return;
-      for (const event of durableEvents(state)) {
-        const out = take(cursor, event);
-        if (typeof out === 'object') yield out;
+      for (const event of durableEvents(state)) send(event);
+      if (state.status !== 'running' || closedBefore) {
+        if (batch.length > 0) yield flush();
+        return;
       }
-      if (state.status !== 'running' || closedBefore) return;
 
       let gap = false;
       const quiet = quietTimer(quietMs, wakeUp);
@@ -142,11 +157,9 @@ export async function* streamRun(
             progressed = false;
             const waiting: StreamEvent[] = [];
             for (const event of pending) {
-              const out = take(cursor, event);
-              if (typeof out === 'object') {
-                yield out;
-                progressed = true;
-              } else if (out === 'gap') waiting.push(event);
+              const out = send(event);
+              if (typeof out === 'object') progressed = true;
+              else if (out === 'gap') waiting.push(event);
             }
             pending = waiting;
           }
@@ -154,6 +167,7 @@ export async function* streamRun(
             gap = true;
             break;
           }
+          if (batch.length > 0) yield flush();
           if (!live) {
             readLive();
             await new Promise<void>((resolve) => {
@@ -162,7 +176,8 @@ export async function* streamRun(
             });
           }
           if (live) {
-            pending.push(live);
+            // The event that woke us, and every one that came with it.
+            pending.push(live, ...subscription.drain());
             live = undefined;
             quiet.touch();
             continue;
@@ -172,6 +187,7 @@ export async function* streamRun(
       } finally {
         quiet.stop();
       }
+      if (batch.length > 0) yield flush();
       if (gap) {
         const wait = Math.min(gapMs * 2 ** gapWaits++, 500);
         await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);

@@ -35,9 +35,10 @@ export interface SseOptions {
   retryMs?: number;
 }
 
+/** Writes batches of events as SSE, one write per batch. */
 export async function pipeEventsToResponse(
   response: Response,
-  events: AsyncIterable<RunEvent>,
+  batches: AsyncIterable<RunEvent[]>,
   options: SseOptions = {},
 ): Promise<void> {
   response.writeHead(200, {
@@ -50,9 +51,10 @@ export async function pipeEventsToResponse(
   response.write(`retry: ${options.retryMs ?? 2000}\n\n`);
   const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
   try {
-    for await (const event of events) {
+    for await (const batch of batches) {
       if (response.destroyed) break;
-      if (!response.write(formatEvent(event))) await drainOrClose(response);
+      const frames = batch.length === 1 ? formatEvent(batch[0]!) : batch.map(formatEvent).join('');
+      if (!response.write(frames)) await drainOrClose(response);
     }
   } finally {
     clearInterval(keepAlive);

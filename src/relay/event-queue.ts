@@ -25,6 +25,11 @@ export class EventQueue {
     });
   }
 
+  /** Takes every event queued now, without waiting. */
+  drain(): StreamEvent[] {
+    return this.queue.splice(0);
+  }
+
   /** Returns false if it was already closed. */
   close(): boolean {
     if (this.closed) return false;

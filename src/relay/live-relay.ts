@@ -20,6 +20,8 @@ export interface StepPublisher {
 export interface Subscription {
   /** Resolves with the next event: first the buffered events of the run's open streams, then live ones. */
   next(): Promise<StreamEvent>;
+  /** Takes the events already waiting, without waiting for more (a burst in one go). */
+  drain(): StreamEvent[];
   close(): void;
 }
 

@@ -47,9 +47,12 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
     });
     void (async () => {
       while (open) {
-        const event = await subscription.next();
+        const first = await subscription.next();
         if (!open) break;
-        response.write(`${JSON.stringify(event)}\n`);
+        // The event that woke us and every one that came with it, in one write.
+        let lines = '';
+        for (const event of [first, ...subscription.drain()]) lines += `${JSON.stringify(event)}\n`;
+        response.write(lines);
       }
     })();
   });

@@ -1,85 +1,128 @@
 import { textFrames } from '../src/demo-model/chunks';
-import { preciseNow } from '../src/demo-model/server';
+import { preciseNow, type ModelServer, type Responder } from '../src/demo-model/server';
 import { startSubscribers, tokenEnds } from './fanout';
-import { startBenchStack, type BenchTemporal } from './harness';
+import { canMeterProcesses, selfMeter, startBenchStack, startSplitBenchStack, temporalServerMeter, type BenchTemporal, type Layout, type ProcessMeter } from './harness';
 import { ms, summarize, type Summary } from './stats';
 
 // Concurrency: 10, 50 and 100 runs at once, each watched by one SSE subscriber (in a separate
 // process): how many complete with the whole text, their TTFT and token latency, and the CPU and
-// memory of the stack's process (worker and API together).
+// peak memory of the stack's processes. Two layouts: npm start (worker and API in one process)
+// and the split deployment (npm run worker + npm run api, live streams read over HTTP), where
+// the worker's and the API's CPU and memory are told apart.
 
 export interface ConcurrencyRow {
+  layout: Layout;
   runs: number;
   complete: number;
   ttft: Summary;
   tokenLatency: Summary;
-  cpuMs: number;
-  peakRssMiB: number;
+  /** Per process: "worker + API" in one process, or "worker" and "API"; and "Temporal". */
+  processes: Array<{ name: string; cpuMs: number; peakRssMiB: number }>;
+}
+
+interface Target {
+  url: string;
+  model: ModelServer;
+  meters: Array<{ name: string; meter: ProcessMeter }>;
+}
+
+/** Runs before the measured levels, so that the first level does not pay for JIT compilation. */
+const warmupRuns = 10;
+
+async function runLevel(target: Target, layout: Layout, level: number, text: string, ends: number[], label = 'measured'): Promise<ConcurrencyRow> {
+  const peaks = target.meters.map(({ meter }) => meter.rssBytes());
+  const sampler = setInterval(() => target.meters.forEach(({ meter }, index) => (peaks[index] = Math.max(peaks[index]!, meter.rssBytes()))), 100);
+  const client = await startSubscribers(1, ends);
+  const cpuBefore = target.meters.map(({ meter }) => meter.cpuMs());
+  const posts = await Promise.all(
+    Array.from({ length: level }, async (_, index) => {
+      const input = `concurrency ${layout} ${label} ${level} ${index}`;
+      const started = preciseNow();
+      const response = await fetch(`${target.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, tools: [] }) });
+      const runId = ((await response.json()) as { runId: string }).runId;
+      return { input, started, runId };
+    }),
+  );
+  // Subscribers in the order of the posts (each connects as soon as its line arrives).
+  for (const post of posts) client.add(`${target.url}/v1/runs/${post.runId}/events`);
+  const result = await client.finish();
+  const cpu = target.meters.map(({ meter }, index) => meter.cpuMs() - cpuBefore[index]!);
+  clearInterval(sampler);
+  const ttfts: number[] = [];
+  const latencies: number[] = [];
+  posts.forEach((post, index) => {
+    const arrivals = result.arrivals[index]!;
+    const request = target.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === post.input));
+    if (!request || arrivals.length === 0) return;
+    ttfts.push(arrivals[0]! - post.started);
+    arrivals.forEach((arrival, token) => latencies.push(arrival - request.chunkTimes[token + 1]!));
+  });
+  const row: ConcurrencyRow = {
+    layout,
+    runs: level,
+    complete: result.texts.filter((received) => received === text).length,
+    ttft: summarize(ttfts),
+    tokenLatency: summarize(latencies),
+    processes: target.meters.map(({ name }, index) => ({ name, cpuMs: cpu[index]!, peakRssMiB: peaks[index]! / 2 ** 20 })),
+  };
+  const usage = row.processes.map((entry) => `${entry.name} CPU ${entry.cpuMs.toFixed(0)} ms, RSS ${entry.peakRssMiB.toFixed(0)} MiB`).join('; ');
+  console.log(`concurrency ${layout} ${label} ${level}: ${row.complete} complete, TTFT p50 ${row.ttft.p50.toFixed(0)} ms, token latency p50 ${row.tokenLatency.p50.toFixed(2)} ms p99 ${row.tokenLatency.p99.toFixed(2)} ms; ${usage}`);
+  return row;
 }
 
 export async function concurrencyScenario(temporal: BenchTemporal, levels = [10, 50, 100], tokens = 100): Promise<ConcurrencyRow[]> {
   const text = Array.from({ length: tokens }, (_, index) => `c${index}`).join(' ');
   const ends = tokenEnds(text);
-  const bench = await startBenchStack(temporal, (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 200, tokenDelayMs: 20 }) }), 'bench-concurrency');
+  const responder: Responder = (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 200, tokenDelayMs: 20 }) });
   const rows: ConcurrencyRow[] = [];
+  const temporalMeter = temporalServerMeter();
+  const temporalMeters = temporalMeter ? [{ name: 'Temporal', meter: temporalMeter }] : [];
+  // npm start: the worker and the API in this process (the model too, but it is counted below
+  // only as part of that process's CPU; the subscribers are elsewhere).
+  const bench = await startBenchStack(temporal, responder, 'bench-concurrency');
   try {
-    for (const level of levels) {
-      let peakRss = process.memoryUsage().rss;
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-      const client = await startSubscribers(1, ends);
-      const cpuBefore = process.cpuUsage();
-      const posts = await Promise.all(
-        Array.from({ length: level }, async (_, index) => {
-          const input = `concurrency ${level} ${index}`;
-          const started = preciseNow();
-          const response = await fetch(`${bench.stack.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, tools: [] }) });
-          const runId = ((await response.json()) as { runId: string }).runId;
-          return { input, started, runId };
-        }),
-      );
-      // Subscribers in the order of the posts (each connects as soon as its line arrives).
-      for (const post of posts) client.add(`${bench.stack.url}/v1/runs/${post.runId}/events`);
-      const result = await client.finish();
-      const cpu = process.cpuUsage(cpuBefore);
-      clearInterval(sampler);
-      const ttfts: number[] = [];
-      const latencies: number[] = [];
-      posts.forEach((post, index) => {
-        const arrivals = result.arrivals[index]!;
-        const request = bench.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === post.input));
-        if (!request || arrivals.length === 0) return;
-        ttfts.push(arrivals[0]! - post.started);
-        arrivals.forEach((arrival, token) => latencies.push(arrival - request.chunkTimes[token + 1]!));
-      });
-      rows.push({
-        runs: level,
-        complete: result.texts.filter((received) => received === text).length,
-        ttft: summarize(ttfts),
-        tokenLatency: summarize(latencies),
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        peakRssMiB: peakRss / 2 ** 20,
-      });
-      const row = rows.at(-1)!;
-      console.log(`concurrency ${level}: ${row.complete} complete, TTFT p50 ${row.ttft.p50.toFixed(0)} ms, token latency p50 ${row.tokenLatency.p50.toFixed(2)} ms p99 ${row.tokenLatency.p99.toFixed(2)} ms, CPU ${row.cpuMs.toFixed(0)} ms, RSS ${row.peakRssMiB.toFixed(0)} MiB`);
-    }
+    const target = { url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }, ...temporalMeters] };
+    await runLevel(target, 'one process', warmupRuns, text, ends, 'warm-up');
+    for (const level of levels) rows.push(await runLevel(target, 'one process', level, text, ends));
   } finally {
     await bench.close();
+  }
+  if (!canMeterProcesses()) {
+    console.log('concurrency: no /proc here, so the split layout (per-process CPU and memory) is left out');
+    return rows;
+  }
+  const split = await startSplitBenchStack(temporal, responder, 'bench-concurrency-split');
+  try {
+    const target = { url: split.url, model: split.model, meters: [{ name: 'worker', meter: split.worker }, { name: 'API', meter: split.api }, ...temporalMeters] };
+    await runLevel(target, 'split', warmupRuns, text, ends, 'warm-up');
+    for (const level of levels) rows.push(await runLevel(target, 'split', level, text, ends));
+  } finally {
+    await split.close();
   }
   return rows;
 }
 
 export function concurrencySection(rows: ConcurrencyRow[]): string {
   const table = rows
-    .map((row) => `| ${row.runs} | ${row.complete} / ${row.runs} | ${ms(row.ttft.p50)} | ${ms(row.ttft.p99)} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${row.cpuMs.toFixed(0)} ms | ${row.peakRssMiB.toFixed(0)} MiB |`)
+    .map((row) => {
+      const usage = row.processes.map((entry) => `${entry.name}: ${entry.cpuMs.toFixed(0)} ms, ${entry.peakRssMiB.toFixed(0)} MiB`).join('<br>');
+      return `| ${row.layout} | ${row.runs} | ${row.complete} / ${row.runs} | ${ms(row.ttft.p50)} | ${ms(row.ttft.p99)} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${usage} |`;
+    })
     .join('\n');
   return `## Concurrency
 
 N runs started at once (each 100 tokens, the first after 200 ms, then one every 20 ms), each
-watched by one SSE subscriber in a separate process. CPU and peak memory are the stack's process
-(worker and API together; the embedded Temporal is another process). TTFT here includes every
-run's workflow start competing with the others.
+watched by one SSE subscriber in a separate process. Two layouts: **one process** is \`npm start\`
+(the worker and the API share a process, the live streams are in memory; in this benchmark that
+process also serves the model), **split** is \`npm run worker\` and \`npm run api\` as two
+processes (the API reads the worker's live streams over HTTP; the model is served by the
+benchmark's process). CPU is the time each process used while the N runs streamed; memory its
+peak resident size (sampled every 100 ms). The embedded Temporal dev server is another process,
+shown too: most of the CPU a run costs is Temporal's. TTFT here
+includes every run's workflow start competing with the others. Each layout first serves
+${warmupRuns} runs that are not counted.
 
-| concurrent runs | got the whole text | TTFT p50 | TTFT p99 | token latency p50 | p99 | CPU | peak RSS |
+| layout | concurrent runs | got the whole text | TTFT p50 | TTFT p99 | token latency p50 | p99 | CPU, peak RSS |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${table}
 `;

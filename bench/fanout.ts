@@ -1,24 +1,28 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { textFrames, tokenize } from '../src/demo-model/chunks';
-import { startBenchStack, type BenchTemporal } from './harness';
+import type { ModelServer, Responder } from '../src/demo-model/server';
+import { canMeterProcesses, selfMeter, startBenchStack, startSplitBenchStack, type BenchTemporal, type Layout, type ProcessMeter } from './harness';
 import { ms, summarize, type Summary } from './stats';
 
 // Fan-out: one run, 1 to 1,000 SSE subscribers (in a separate process). Delivered token latency
 // (arrival minus the model's write time), whether every subscriber got the whole text, and the
-// CPU the stack's process (worker + API) used while the run streamed.
+// CPU the stack used while the run streamed: worker and API in one process (npm start), then
+// apart (the split deployment), where the API's own CPU shows.
 
 export interface FanoutRow {
+  layout: Layout;
   subscribers: number;
   complete: number;
   tokenLatency: Summary;
-  cpuMs: number;
-  cpuPerSubscriberMs: number;
+  processes: Array<{ name: string; cpuMs: number; cpuPerSubscriberMs: number }>;
 }
 
 export interface SubscriberResult {
   arrivals: number[][];
   texts: string[];
+  /** CPU the subscribers' process used from its first subscription to the end (it shares the cores). */
+  cpuMs: number;
 }
 
 /**
@@ -55,52 +59,84 @@ export function tokenEnds(text: string): number[] {
   return ends;
 }
 
+interface FanoutTarget {
+  url: string;
+  model: ModelServer;
+  meters: Array<{ name: string; meter: ProcessMeter }>;
+}
+
+async function fanoutLevel(target: FanoutTarget, layout: Layout, subscribers: number, text: string, ends: number[], tokens: number): Promise<FanoutRow> {
+  const input = `fanout ${layout} ${subscribers}`;
+  const created = await fetch(`${target.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, tools: [] }) });
+  const { runId } = (await created.json()) as { runId: string };
+  const cpuBefore = target.meters.map(({ meter }) => meter.cpuMs());
+  const client = await startSubscribers(subscribers, ends);
+  client.add(`${target.url}/v1/runs/${runId}/events`);
+  const result = await client.finish();
+  const cpu = target.meters.map(({ meter }, index) => meter.cpuMs() - cpuBefore[index]!);
+  const request = target.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === input))!;
+  const written = request.chunkTimes.slice(1, tokens + 1);
+  const latencies = result.arrivals.flatMap((arrivals) => arrivals.map((arrival, index) => arrival - written[index]!));
+  const row: FanoutRow = {
+    layout,
+    subscribers,
+    complete: result.texts.filter((received) => received === text).length,
+    tokenLatency: summarize(latencies),
+    processes: [
+      ...target.meters.map(({ name }, index) => ({ name, cpuMs: cpu[index]!, cpuPerSubscriberMs: cpu[index]! / subscribers })),
+      { name: 'subscribers (client)', cpuMs: result.cpuMs, cpuPerSubscriberMs: result.cpuMs / subscribers },
+    ],
+  };
+  const usage = row.processes.map((entry) => `${entry.name} CPU ${entry.cpuMs.toFixed(0)} ms`).join(', ');
+  console.log(`fanout ${layout} ${subscribers}: ${row.complete} complete, token latency p50 ${row.tokenLatency.p50.toFixed(2)} ms p99 ${row.tokenLatency.p99.toFixed(2)} ms, ${usage}`);
+  return row;
+}
+
 export async function fanoutScenario(temporal: BenchTemporal, counts = [1, 10, 100, 1000], tokens = 200): Promise<FanoutRow[]> {
   const text = Array.from({ length: tokens }, (_, index) => `f${index}`).join(' ');
   const ends = tokenEnds(text);
-  // The model waits a second before its first token, so that every subscriber is connected.
-  const bench = await startBenchStack(temporal, (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 1500, tokenDelayMs: 10 }) }), 'bench-fanout');
+  // The model waits before its first token, so that every subscriber is connected.
+  const responder: Responder = (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 1500, tokenDelayMs: 10 }) });
   const rows: FanoutRow[] = [];
+  const bench = await startBenchStack(temporal, responder, 'bench-fanout');
   try {
-    for (const subscribers of counts) {
-      const created = await fetch(`${bench.stack.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: `fanout ${subscribers}`, tools: [] }) });
-      const { runId } = (await created.json()) as { runId: string };
-      const cpuBefore = process.cpuUsage();
-      const client = await startSubscribers(subscribers, ends);
-      client.add(`${bench.stack.url}/v1/runs/${runId}/events`);
-      const result = await client.finish();
-      const cpu = process.cpuUsage(cpuBefore);
-      const request = bench.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === `fanout ${subscribers}`))!;
-      const written = request.chunkTimes.slice(1, tokens + 1);
-      const latencies = result.arrivals.flatMap((arrivals) => arrivals.map((arrival, index) => arrival - written[index]!));
-      const cpuMs = (cpu.user + cpu.system) / 1000;
-      rows.push({
-        subscribers,
-        complete: result.texts.filter((received) => received === text).length,
-        tokenLatency: summarize(latencies),
-        cpuMs,
-        cpuPerSubscriberMs: cpuMs / subscribers,
-      });
-      console.log(`fanout ${subscribers}: ${rows.at(-1)!.complete} complete, token latency p50 ${rows.at(-1)!.tokenLatency.p50.toFixed(2)} ms p99 ${rows.at(-1)!.tokenLatency.p99.toFixed(2)} ms, CPU ${cpuMs.toFixed(0)} ms`);
-    }
+    const target = { url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }] };
+    for (const subscribers of counts) rows.push(await fanoutLevel(target, 'one process', subscribers, text, ends, tokens));
   } finally {
     await bench.close();
+  }
+  if (!canMeterProcesses()) {
+    console.log('fanout: no /proc here, so the split layout (where the API CPU shows alone) is left out');
+    return rows;
+  }
+  const split = await startSplitBenchStack(temporal, responder, 'bench-fanout-split');
+  try {
+    const target = { url: split.url, model: split.model, meters: [{ name: 'API', meter: split.api }, { name: 'worker', meter: split.worker }] };
+    for (const subscribers of counts) rows.push(await fanoutLevel(target, 'split', subscribers, text, ends, tokens));
+  } finally {
+    await split.close();
   }
   return rows;
 }
 
 export function fanoutSection(rows: FanoutRow[], tokens = 200): string {
   const table = rows
-    .map((row) => `| ${row.subscribers} | ${row.complete} / ${row.subscribers} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${ms(row.tokenLatency.max)} | ${row.cpuMs.toFixed(0)} ms | ${row.cpuPerSubscriberMs.toFixed(2)} ms |`)
+    .map((row) => {
+      const usage = row.processes.map((entry) => `${entry.name}: ${entry.cpuMs.toFixed(0)} ms (${entry.cpuPerSubscriberMs.toFixed(2)} ms per subscriber)`).join('<br>');
+      return `| ${row.layout} | ${row.subscribers} | ${row.complete} / ${row.subscribers} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${ms(row.tokenLatency.max)} | ${usage} |`;
+    })
     .join('\n');
   return `## Fan-out
 
 One run streaming ${tokens} tokens (one every 10 ms) to N SSE subscribers, all connected before
 the first token; the subscribers run in a separate process. Token latency is each token's arrival
-at each subscriber minus the model's write time. CPU is the stack's process (worker and API
-together) while the run streamed.
+at each subscriber minus the model's write time. CPU is what each process used while the run
+streamed. **one process** is \`npm start\` (worker and API together; in this benchmark that
+process also serves the model); **split** is \`npm run api\` and \`npm run worker\` as two
+processes, where the API's own CPU shows (its subscribers of a run share one stream from the
+worker).
 
-| subscribers | got the whole text | token latency p50 | p99 | max | CPU | CPU per subscriber |
+| layout | subscribers | got the whole text | token latency p50 | p99 | max | CPU |
 | --- | --- | --- | --- | --- | --- | --- |
 ${table}
 `;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -7,6 +9,7 @@ import type { MemoryRelay } from '../src/relay/memory-relay';
 import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
 import { dynamicConfigArgs } from '../src/temporal/dev-server';
+import { startChild } from '../test/helpers/processes';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.
 
@@ -74,3 +77,105 @@ async function stackAgainst<Model extends Pick<ModelServer, 'baseURL' | 'close'>
 }
 
 export { runToEnd } from './harness-client';
+
+/** CPU and memory of another process, read from /proc (Linux). */
+export interface ProcessMeter {
+  pid: number;
+  /** User + system CPU time so far, in ms (10 ms resolution). */
+  cpuMs(): number;
+  /** Resident memory now, in bytes. */
+  rssBytes(): number;
+}
+
+const clockTicksPerSecond = 100;
+
+export function processMeter(pid: number): ProcessMeter {
+  return {
+    pid,
+    cpuMs() {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) in parentheses: utime and stime are
+      // the 14th and 15th fields of the line.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+    },
+    rssBytes() {
+      const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return match ? Number(match[1]) * 1024 : Number.NaN;
+    },
+  };
+}
+
+/** Where a benchmark runs the worker and the API: together (npm start) or apart. */
+export type Layout = 'one process' | 'split';
+
+/** Whether per-process CPU and memory can be read here. */
+export const canMeterProcesses = () => existsSync('/proc/self/stat');
+
+export interface SplitBenchStack {
+  url: string;
+  model: ModelServer;
+  worker: ProcessMeter;
+  api: ProcessMeter;
+  close(): Promise<void>;
+}
+
+/**
+ * The split deployment: `npm run worker` and `npm run api` as processes of their own (the API
+ * reads the worker's live streams over HTTP), against a model served in this process.
+ */
+export async function startSplitBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string): Promise<SplitBenchStack> {
+  const model = await startModelServer(responder);
+  const env = { TEMPORAL_ADDRESS: temporal.environment.address, RELAY_SECRET: randomBytes(24).toString('hex'), OPENAI_BASE_URL: model.baseURL, MODEL: 'bench', TASK_QUEUE: taskQueue };
+  const worker = startChild('src/worker.ts', { ...env, STREAM_PORT: '0' });
+  const api = startChild('src/api/server.ts', { ...env, PORT: '0' });
+  try {
+    await worker.waitFor(/worker polling/, 120_000);
+    const url = (await api.waitFor(/API: (http:\/\/\S+)/, 120_000))[1]!;
+    return {
+      url,
+      model,
+      worker: processMeter(worker.process.pid!),
+      api: processMeter(api.process.pid!),
+      async close() {
+        await Promise.all([worker.stop(), api.stop()]);
+        await model.close();
+      },
+    };
+  } catch (error) {
+    await Promise.all([worker.stop(), api.stop()]);
+    await model.close();
+    throw error;
+  }
+}
+
+/** The embedded Temporal dev server, a child of this process (undefined where /proc is absent). */
+export function temporalServerMeter(): ProcessMeter | undefined {
+  if (!canMeterProcesses()) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== process.pid) continue;
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (command.includes('start-dev')) return processMeter(Number(entry));
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return undefined;
+}
+
+/** This process, metered the same way as the split layout's processes (from /proc when it can). */
+export function selfMeter(): ProcessMeter {
+  if (canMeterProcesses()) return processMeter(process.pid);
+  return {
+    pid: process.pid,
+    cpuMs: () => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1000;
+    },
+    rssBytes: () => process.memoryUsage().rss,
+  };
+}

@@ -3,7 +3,8 @@
 // each), TOKEN_ENDS (comma-separated character offsets where tokens end). With URLS empty, the
 // URLs come on standard input, one a line, and each is subscribed the moment it arrives (so the
 // process can start before the runs). Prints "ready", then one JSON line: {arrivals: number[][]
-// (per subscriber, per token), texts: string[]} when every stream has ended, in URL order.
+// (per subscriber, per token), texts: string[], cpuMs: this process's CPU} when every stream has
+// ended, in URL order.
 
 import { createInterface } from 'node:readline';
 
@@ -35,6 +36,7 @@ async function subscribe(url: string): Promise<{ arrivals: number[]; text: strin
   return { arrivals, text };
 }
 
+const cpuAtStart = process.cpuUsage();
 const streams = urls.flatMap((url) => Array.from({ length: subscribers }, () => subscribe(url)));
 console.log('ready');
 if (urls.length === 0) {
@@ -43,4 +45,5 @@ if (urls.length === 0) {
   }
 }
 const results = await Promise.all(streams);
-console.log(JSON.stringify({ arrivals: results.map((result) => result.arrivals), texts: results.map((result) => result.text) }));
+const cpu = process.cpuUsage(cpuAtStart);
+console.log(JSON.stringify({ arrivals: results.map((result) => result.arrivals), texts: results.map((result) => result.text), cpuMs: (cpu.user + cpu.system) / 1000 }));

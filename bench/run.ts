@@ -14,14 +14,28 @@ import { ttftScenario, ttftSection } from './ttft';
 
 // `npm run bench` (quick, a few minutes) or `npm run bench -- --full` (longer): every scenario
 // against one embedded Temporal, written to docs/benchmarks.md, docs/charts/*.svg and
-// bench/results/results.json. BENCH_SCENARIOS picks scenarios (default all).
+// bench/results/results.json. BENCH_SCENARIOS picks scenarios (default all); a run of some
+// scenarios only is written to bench/results/partial/ and leaves the full page alone.
 
 const full = process.argv.includes('--full') || process.env.BENCH_MODE === 'full';
 const mode = full
   ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100] }
   : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const scenarios = new Set((process.env.BENCH_SCENARIOS ?? 'ttft,streaming,throughput,fanout,concurrency,history,tools,cancel').split(','));
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'history', 'tools', 'cancel'];
+const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
+const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
+if (unknown.length > 0 || scenarios.size === 0) {
+  console.error(`BENCH_SCENARIOS: unknown scenario ${unknown.map((name) => `"${name}"`).join(', ') || '(none given)'}; choose from ${allScenarios.join(', ')}`);
+  process.exit(2);
+}
+const partial = allScenarios.some((name) => !scenarios.has(name));
+const modeFlag = full ? ' -- --full' : '';
+/** A section with the one command that reproduces it, under its heading. */
+const reproducible = (scenario: string, section: string) => {
+  const newline = section.indexOf('\n');
+  return `${section.slice(0, newline)}\n\nReproduce: \`BENCH_SCENARIOS=${scenario} npm run bench${modeFlag}\`${section.slice(newline)}`;
+};
 
 const temporal = await startBenchTemporal();
 const date = new Date().toISOString();
@@ -35,14 +49,14 @@ try {
     const ttft = await ttftScenario(temporal, runs);
     results.ttft = ttft;
     charts.set('ttft.svg', cdfChart('Time to first token', [{ name: 'direct', values: ttft.raw.direct }, { name: 'through the stack', values: ttft.raw.stack }]));
-    sections.push(`${ttftSection(ttft)}\n![Time to first token](charts/ttft.svg)\n`);
+    sections.push(reproducible('ttft', `${ttftSection(ttft)}\n![Time to first token](charts/ttft.svg)\n`));
     console.log(`TTFT added: p50 ${ttft.added.p50.toFixed(1)} ms, p99 ${ttft.added.p99.toFixed(1)} ms`);
   }
   if (scenarios.has('streaming')) {
     const streaming = await streamingScenario(temporal, Number(process.env.BENCH_STREAMING_RUNS ?? mode.streamingRuns));
     results.streaming = streaming;
     charts.set('token-latency.svg', cdfChart('Token latency: arrival at the client minus model write', streaming.systems.map((system) => ({ name: system.name, values: system.raw.tokenLatency }))));
-    sections.push(`${streamingSection(streaming)}\n![Token latency](charts/token-latency.svg)\n`);
+    sections.push(reproducible('streaming', `${streamingSection(streaming)}\n![Token latency](charts/token-latency.svg)\n`));
     for (const system of streaming.systems) {
       console.log(`streaming ${system.name}: TTFT p50 ${system.ttft.p50.toFixed(1)} ms, token latency p50 ${system.tokenLatency.p50.toFixed(2)} ms p99 ${system.tokenLatency.p99.toFixed(2)} ms`);
     }
@@ -50,55 +64,60 @@ try {
   if (scenarios.has('throughput')) {
     const throughput = await throughputScenario(temporal);
     results.throughput = throughput;
-    sections.push(throughputSection(throughput));
+    sections.push(reproducible('throughput', throughputSection(throughput)));
   }
   if (scenarios.has('fanout')) {
     const fanout = await fanoutScenario(temporal, mode.fanout);
     results.fanout = fanout;
-    sections.push(fanoutSection(fanout));
+    sections.push(reproducible('fanout', fanoutSection(fanout)));
   }
   if (scenarios.has('concurrency')) {
     const concurrency = await concurrencyScenario(temporal, mode.concurrency);
     results.concurrency = concurrency;
-    sections.push(concurrencySection(concurrency));
+    sections.push(reproducible('concurrency', concurrencySection(concurrency)));
   }
   if (scenarios.has('history')) {
     const history = await historyScenario(temporal);
     results.history = history;
-    sections.push(historySection(history));
+    sections.push(reproducible('history', historySection(history)));
     console.log(`history: ${history.map((row) => `${row.tokens} tokens -> ${row.events} events, ${row.bytes} bytes`).join('; ')}`);
   }
   if (scenarios.has('tools')) {
     const tools = await toolsScenario(temporal);
     results.tools = tools;
-    sections.push(toolsSection(tools));
+    sections.push(reproducible('tools', toolsSection(tools)));
     console.log(`tools: parallel p50 ${tools.parallel.p50.toFixed(0)} ms, sequential p50 ${tools.sequential.p50.toFixed(0)} ms, speed-up ${tools.speedup.toFixed(2)}x`);
   }
   if (scenarios.has('cancel')) {
     const cancel = await cancelScenario(temporal);
     results.cancel = cancel;
-    sections.push(cancelSection(cancel));
+    sections.push(reproducible('cancel', cancelSection(cancel)));
     console.log(`cancel: to model abort p50 ${cancel.toModelAbort.p50.toFixed(0)} ms, to run.cancelled p50 ${cancel.toStreamEnd.p50.toFixed(0)} ms`);
   }
 } finally {
   await temporal.close();
 }
 
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-const page = `# Benchmarks
+// The full page and its figures only from a run of every scenario.
+const resultsDir = partial ? join(import.meta.dirname, 'results', 'partial') : join(import.meta.dirname, 'results');
+const pageDir = partial ? resultsDir : join(import.meta.dirname, '..', 'docs');
+const resultsLink = partial ? 'results.json' : '../bench/results/results.json';
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const page = `# Benchmarks${partial ? ` (${[...scenarios].join(', ')} only)` : ''}
 
 Reproduce with one command: \`npm run bench -- --full\` (this page) or \`npm run bench\` (quick:
 fewer runs, at most 100 subscribers and 50 concurrent runs). \`BENCH_SCENARIOS=ttft,streaming\`
-runs some scenarios only. Every figure is a ratio or a
-difference against a baseline measured in the same run. Raw figures:
-[bench/results/results.json](../bench/results/results.json).
+runs some scenarios only (written to bench/results/partial/, not here). Every figure is a ratio
+or a difference against a baseline measured in the same run. Raw figures:
+[${partial ? 'results.json' : 'bench/results/results.json'}](${resultsLink}).
 
 - Date: ${date}
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB
 - Node ${versions.node}; ${versions.temporalCli}; embedded dev server (SQLite in memory); ${mode.name} mode
 
 ${sections.join('\n')}`;
-mkdirSync(join(import.meta.dirname, '..', 'docs', 'charts'), { recursive: true });
-for (const [name, svg] of charts) writeFileSync(join(import.meta.dirname, '..', 'docs', 'charts', name), svg);
-writeFileSync(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), page);
+mkdirSync(join(pageDir, 'charts'), { recursive: true });
+for (const [name, svg] of charts) writeFileSync(join(pageDir, 'charts', name), svg);
+writeFileSync(join(pageDir, 'benchmarks.md'), page);
+console.log(`written: ${join(pageDir, 'benchmarks.md')}${partial ? ' (some scenarios only; docs/benchmarks.md is left as it was)' : ''}`);

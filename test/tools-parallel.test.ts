@@ -122,6 +122,23 @@ describe('parallel tool calls', () => {
     assert.equal(terminal.event, 'run.completed');
   });
 
+  test('when the model gets the tool results, then it is sent the turn rebuilt from the steps, which the result does not store again', async () => {
+    const input = toolCallScriptInput(['calculator', { expression: '6*7' }], ['teleport', {}]);
+    const { runId, terminal } = await run(stack, input);
+    assert.equal(terminal.event, 'run.completed');
+    const second = stack.model.requests.filter((request) => request.body.messages[0]?.content === input).at(-1)!.body.messages;
+    const assistant = second[1] as { role: string; tool_calls: Array<{ id: string; type: string; function: { name: string; arguments: string } }> };
+    assert.deepEqual(second.map((message) => message.role), ['user', 'assistant', 'tool', 'tool']);
+    assert.deepEqual(assistant.tool_calls.map((call) => [call.type, call.function.name, JSON.parse(call.function.arguments)]), [['function', 'calculator', { expression: '6*7' }], ['function', 'teleport', {}]]);
+    assert.deepEqual(second.slice(2), [
+      { role: 'tool', tool_call_id: assistant.tool_calls[0]!.id, content: '42' },
+      { role: 'tool', tool_call_id: assistant.tool_calls[1]!.id, content: 'Error: unknown tool "teleport"; tools: sleepy, flaky, picky, once, wait, calculator' },
+    ]);
+    const result = await environment.client.workflow.getHandle(runId).result();
+    assert.equal('messages' in result, false, 'the result keeps steps and output, not a second copy of the conversation');
+    assert.equal(result.output, terminal.data.output);
+  });
+
   test('when results complete out of order, then tool.completed events arrive in completion order', async () => {
     const { events } = await run(stack, toolCallScriptInput(['sleepy', { ms: 600, key: 'slow' }], ['sleepy', { ms: 50, key: 'fast' }]));
     const completed = events.filter((event) => event.event === 'tool.completed').map((event) => event.data.result);

@@ -149,8 +149,11 @@ export interface RunState {
   steps: StepRecord[];
   /** Model steps and tools steps run so far (steps.length). */
   stepCount: number;
-  /** The conversation as sent to the model, including the new turn. */
-  messages: ChatMessage[];
+  /**
+   * Runs recorded before turnMessages() held the whole conversation here (the context given, then
+   * the turn). Newer runs rebuild the turn from their steps instead of storing it a second time.
+   */
+  messages?: ChatMessage[];
   output?: string;
   usage: Usage;
   error?: RunError;
@@ -188,3 +191,29 @@ export interface ToolActivityInput {
 export type ToolActivityResult =
   | { ok: true; result: string; attempts: number }
   | { ok: false; error: string; attempts: number };
+
+/**
+ * The messages a turn added to the conversation, rebuilt from its state: the user's input, then
+ * for each finished step the assistant's message (model step) or the tool results (tools step).
+ * This is what the model is sent after the context, and what a session keeps of the turn; the
+ * workflow does not store the conversation a second time. Pure and deterministic (workflow code).
+ */
+export function turnMessages(state: Pick<RunState, 'input' | 'steps'>): ChatMessage[] {
+  const messages: ChatMessage[] = [{ role: 'user', content: state.input }];
+  for (const step of state.steps) {
+    if (step.status !== 'completed') continue;
+    if (step.kind === 'llm') {
+      const toolCalls = step.toolCalls ?? [];
+      messages.push({
+        role: 'assistant',
+        content: step.text || null,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } })) } : {}),
+      });
+    } else if (step.kind === 'tools') {
+      for (const call of step.calls) {
+        messages.push({ role: 'tool', tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` });
+      }
+    }
+  }
+  return messages;
+}

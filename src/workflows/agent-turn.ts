@@ -17,7 +17,7 @@ import {
   type ChatMessage,
   type LlmStepRecord,
   type RunState,
-  type ToolCall,
+  turnMessages,
 } from '../shared/run-types';
 import { registerApprovalHandler, runApprovalStep } from './approvals';
 import { failureTypes, maxStepsCap, runStateQuery } from './definitions';
@@ -48,21 +48,13 @@ function cancelledDetails(error: unknown): { partialText?: unknown } | undefined
   return cause instanceof CancelledFailure ? (cause.details[0] as { partialText?: unknown } | undefined) : undefined;
 }
 
-const asMessageToolCall = (call: ToolCall) => ({
-  id: call.id,
-  type: 'function' as const,
-  function: { name: call.name, arguments: call.arguments },
-});
-
 export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
   const runId = workflowInfo().workflowId;
   const maxSteps = Math.max(1, Math.min(input.maxSteps, maxStepsCap));
-  const messages: ChatMessage[] = [
-    ...(input.system ? [{ role: 'system' as const, content: input.system }] : []),
-    ...(input.messages ?? []),
-    { role: 'user', content: input.input },
-  ];
-  const state: RunState = { runId, input: input.input, model: input.model, status: 'running', steps: [], stepCount: 0, messages, usage: emptyUsage() };
+  // What the model is sent: this context, then the turn so far, rebuilt from the steps (the state
+  // and the result do not hold the conversation a second time).
+  const context: ChatMessage[] = [...(input.system ? [{ role: 'system' as const, content: input.system }] : []), ...(input.messages ?? [])];
+  const state: RunState = { runId, input: input.input, model: input.model, status: 'running', steps: [], stepCount: 0, usage: emptyUsage() };
   setHandler(runStateQuery, () => state);
   registerApprovalHandler(state);
 
@@ -70,7 +62,8 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
     for (let modelSteps = 0; modelSteps < maxSteps; modelSteps++) {
       const record: LlmStepRecord = { step: state.steps.length + 1, kind: 'llm', status: 'running' };
       state.stepCount = state.steps.push(record);
-      const result = await llmStep({ runId, step: record.step, model: input.model, messages: state.messages, tools: input.tools });
+      const messages = [...context, ...turnMessages(state)];
+      const result = await llmStep({ runId, step: record.step, model: input.model, messages, tools: input.tools });
       Object.assign(record, {
         status: 'completed',
         attempt: result.attempt,
@@ -80,11 +73,6 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
         finishReason: result.finishReason,
       });
       state.usage = addUsage(state.usage, result.usage);
-      state.messages.push({
-        role: 'assistant',
-        content: result.text || null,
-        ...(result.toolCalls.length > 0 ? { tool_calls: result.toolCalls.map(asMessageToolCall) } : {}),
-      });
       if (result.toolCalls.length === 0) {
         state.status = 'completed';
         state.output = result.text;

@@ -10,7 +10,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ChatMessage, RunState } from '../shared/run-types';
+import { turnMessages, type ChatMessage, type RunState } from '../shared/run-types';
 import { agentTurn } from './agent-turn';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
 import { trimContext } from './session-context';
@@ -30,7 +30,7 @@ export async function session(input: SessionInput): Promise<void> {
     generation: input.carried ? input.carried.generation + 1 : 0,
   };
   let messages: ChatMessage[] = input.carried?.messages ?? [];
-  let running: { turn: SessionTurn; sent: number; result: Promise<RunState> } | undefined;
+  let running: { turn: SessionTurn; result: Promise<RunState> } | undefined;
   // Set once the history is long enough: new messages are refused (the API retries them against
   // the next run of the session) so that continuing as new cannot be put off forever.
   let continuing = false;
@@ -54,7 +54,7 @@ export async function session(input: SessionInput): Promise<void> {
       state.turnCount++;
       state.turns.push(turn);
       if (state.turns.length > keptTurnSummaries) state.turns.splice(0, state.turns.length - keptTurnSummaries);
-      running = { turn, sent: context.length + (input.turn.system ? 1 : 0), result: child.result() };
+      running = { turn, result: child.result() };
       return { runId };
     },
     {
@@ -71,7 +71,7 @@ export async function session(input: SessionInput): Promise<void> {
     try {
       const result = await current.result;
       // What the turn added after the context it was given: the user message, answers, tool results.
-      messages = [...messages, ...result.messages.slice(current.sent)];
+      messages = [...messages, ...turnMessages(result)];
       current.turn.status = 'completed';
       current.turn.output = (result.output ?? '').slice(0, 200);
     } catch (error) {

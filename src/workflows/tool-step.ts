@@ -93,16 +93,6 @@ async function runCall(state: RunState, record: ToolStepRecord, callIndex: numbe
   }
 }
 
-function finishToolStep(state: RunState, record: ToolStepRecord) {
-  for (const call of record.calls) {
-    state.messages.push({
-      role: 'tool',
-      tool_call_id: call.callId,
-      content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}`,
-    });
-  }
-  record.status = 'completed';
-}
 
 /**
  * All calls of the message at once, at most toolConcurrency at a time, each its own activity with
@@ -141,17 +131,14 @@ export async function runToolStep(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, record.calls.length) }, lane));
-  finishToolStep(state, record);
+  // Its results go to the model in call order (turnMessages).
+  record.status = 'completed';
 }
 
 /** The first version: one call after another through the `runTool` activity. */
 export async function runToolStepSequentially(state: RunState, toolCalls: ToolCall[]): Promise<void> {
   const record = newToolStep(state, toolCalls);
   const runTool = toolActivity('runTool', { ...defaultToolPolicy, timeoutMs: 120_000 });
-  for (const callIndex of record.calls.keys()) {
-    await runCall(state, record, callIndex, runTool, defaultToolPolicy.maximumAttempts);
-    const call = record.calls[callIndex]!;
-    state.messages.push({ role: 'tool', tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` });
-  }
+  for (const callIndex of record.calls.keys()) await runCall(state, record, callIndex, runTool, defaultToolPolicy.maximumAttempts);
   record.status = 'completed';
 }

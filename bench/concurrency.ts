@@ -1,7 +1,7 @@
 import { textFrames } from '../src/demo-model/chunks';
-import { preciseNow, type ModelServer, type Responder } from '../src/demo-model/server';
+import { preciseNow, type Responder } from '../src/demo-model/server';
 import { startSubscribers, tokenEnds } from './fanout';
-import { canMeterProcesses, selfMeter, startBenchStack, startSplitBenchStack, temporalServerMeter, type BenchTemporal, type Layout, type ProcessMeter } from './harness';
+import { inEachLayout, temporalServerMeter, type BenchTemporal, type Layout, type LayoutTarget } from './harness';
 import { ms, summarize, type Summary } from './stats';
 
 // Concurrency: 10, 50 and 100 runs at once, each watched by one SSE subscriber (in a separate
@@ -20,16 +20,10 @@ export interface ConcurrencyRow {
   processes: Array<{ name: string; cpuMs: number; peakRssMiB: number }>;
 }
 
-interface Target {
-  url: string;
-  model: ModelServer;
-  meters: Array<{ name: string; meter: ProcessMeter }>;
-}
-
 /** Runs before the measured levels, so that the first level does not pay for JIT compilation. */
 const warmupRuns = 10;
 
-async function runLevel(target: Target, layout: Layout, level: number, text: string, ends: number[], label = 'measured'): Promise<ConcurrencyRow> {
+async function runLevel(target: LayoutTarget, layout: Layout, level: number, text: string, ends: number[], label = 'measured'): Promise<ConcurrencyRow> {
   const peaks = target.meters.map(({ meter }) => meter.rssBytes());
   const sampler = setInterval(() => target.meters.forEach(({ meter }, index) => (peaks[index] = Math.max(peaks[index]!, meter.rssBytes()))), 100);
   const client = await startSubscribers(1, ends);
@@ -77,28 +71,16 @@ export async function concurrencyScenario(temporal: BenchTemporal, levels = [10,
   const rows: ConcurrencyRow[] = [];
   const temporalMeter = temporalServerMeter();
   const temporalMeters = temporalMeter ? [{ name: 'Temporal', meter: temporalMeter }] : [];
-  // npm start: the worker and the API in this process (the model too, but it is counted below
-  // only as part of that process's CPU; the subscribers are elsewhere).
-  const bench = await startBenchStack(temporal, responder, 'bench-concurrency');
-  try {
-    const target = { url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }, ...temporalMeters] };
-    await runLevel(target, 'one process', warmupRuns, text, ends, 'warm-up');
-    for (const level of levels) rows.push(await runLevel(target, 'one process', level, text, ends));
-  } finally {
-    await bench.close();
-  }
-  if (!canMeterProcesses()) {
-    console.log('concurrency: no /proc here, so the split layout (per-process CPU and memory) is left out');
-    return rows;
-  }
-  const split = await startSplitBenchStack(temporal, responder, 'bench-concurrency-split');
-  try {
-    const target = { url: split.url, model: split.model, meters: [{ name: 'worker', meter: split.worker }, { name: 'API', meter: split.api }, ...temporalMeters] };
-    await runLevel(target, 'split', warmupRuns, text, ends, 'warm-up');
-    for (const level of levels) rows.push(await runLevel(target, 'split', level, text, ends));
-  } finally {
-    await split.close();
-  }
+  await inEachLayout(
+    temporal,
+    responder,
+    'bench-concurrency',
+    async (target, layout) => {
+      await runLevel(target, layout, warmupRuns, text, ends, 'warm-up');
+      for (const level of levels) rows.push(await runLevel(target, layout, level, text, ends));
+    },
+    temporalMeters,
+  );
   return rows;
 }
 

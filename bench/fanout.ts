@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { textFrames, tokenize } from '../src/demo-model/chunks';
-import type { ModelServer, Responder } from '../src/demo-model/server';
-import { canMeterProcesses, selfMeter, startBenchStack, startSplitBenchStack, type BenchTemporal, type Layout, type ProcessMeter } from './harness';
+import type { Responder } from '../src/demo-model/server';
+import { inEachLayout, type BenchTemporal, type Layout, type LayoutTarget } from './harness';
 import { ms, summarize, type Summary } from './stats';
 
 // Fan-out: one run, 1 to 1,000 SSE subscribers (in a separate process). Delivered token latency
@@ -59,13 +59,7 @@ export function tokenEnds(text: string): number[] {
   return ends;
 }
 
-interface FanoutTarget {
-  url: string;
-  model: ModelServer;
-  meters: Array<{ name: string; meter: ProcessMeter }>;
-}
-
-async function fanoutLevel(target: FanoutTarget, layout: Layout, subscribers: number, text: string, ends: number[], tokens: number): Promise<FanoutRow> {
+async function fanoutLevel(target: LayoutTarget, layout: Layout, subscribers: number, text: string, ends: number[], tokens: number): Promise<FanoutRow> {
   const input = `fanout ${layout} ${subscribers}`;
   const created = await fetch(`${target.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input, tools: [] }) });
   const { runId } = (await created.json()) as { runId: string };
@@ -98,24 +92,9 @@ export async function fanoutScenario(temporal: BenchTemporal, counts = [1, 10, 1
   // The model waits before its first token, so that every subscriber is connected.
   const responder: Responder = (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 1500, tokenDelayMs: 10 }) });
   const rows: FanoutRow[] = [];
-  const bench = await startBenchStack(temporal, responder, 'bench-fanout');
-  try {
-    const target = { url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }] };
-    for (const subscribers of counts) rows.push(await fanoutLevel(target, 'one process', subscribers, text, ends, tokens));
-  } finally {
-    await bench.close();
-  }
-  if (!canMeterProcesses()) {
-    console.log('fanout: no /proc here, so the split layout (where the API CPU shows alone) is left out');
-    return rows;
-  }
-  const split = await startSplitBenchStack(temporal, responder, 'bench-fanout-split');
-  try {
-    const target = { url: split.url, model: split.model, meters: [{ name: 'API', meter: split.api }, { name: 'worker', meter: split.worker }] };
-    for (const subscribers of counts) rows.push(await fanoutLevel(target, 'split', subscribers, text, ends, tokens));
-  } finally {
-    await split.close();
-  }
+  await inEachLayout(temporal, responder, 'bench-fanout', async (target, layout) => {
+    for (const subscribers of counts) rows.push(await fanoutLevel(target, layout, subscribers, text, ends, tokens));
+  });
   return rows;
 }
 

@@ -179,3 +179,40 @@ export function selfMeter(): ProcessMeter {
     rssBytes: () => process.memoryUsage().rss,
   };
 }
+
+/** A stack in one layout, as a scenario measures it: where to send requests, what to meter. */
+export interface LayoutTarget {
+  url: string;
+  model: ModelServer;
+  meters: Array<{ name: string; meter: ProcessMeter }>;
+}
+
+/**
+ * Runs `measure` against the stack in one process (npm start), then split (npm run worker + npm
+ * run api) where /proc lets the processes be metered apart. `extraMeters` are added to both.
+ */
+export async function inEachLayout(
+  temporal: BenchTemporal,
+  responder: Responder,
+  taskQueue: string,
+  measure: (target: LayoutTarget, layout: Layout) => Promise<void>,
+  extraMeters: LayoutTarget['meters'] = [],
+): Promise<void> {
+  const bench = await startBenchStack(temporal, responder, taskQueue);
+  try {
+    // The model is served by this process too in this layout.
+    await measure({ url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }, ...extraMeters] }, 'one process');
+  } finally {
+    await bench.close();
+  }
+  if (!canMeterProcesses()) {
+    console.log(`${taskQueue}: no /proc here, so the split layout (worker and API metered apart) is left out`);
+    return;
+  }
+  const split = await startSplitBenchStack(temporal, responder, `${taskQueue}-split`);
+  try {
+    await measure({ url: split.url, model: split.model, meters: [{ name: 'worker', meter: split.worker }, { name: 'API', meter: split.api }, ...extraMeters] }, 'split');
+  } finally {
+    await split.close();
+  }
+}

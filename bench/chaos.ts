@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import { startModelServer } from '../src/demo-model/server';
-import type { RunState } from '../src/shared/run-types';
+import { RunReader, type RunView } from '../src/api/run-reader';
 import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { startChild, type Child } from '../test/helpers/processes';
@@ -211,10 +211,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const { Client, Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address: temporal.address });
   const temporalClient = new Client({ connection });
+  const reader = new RunReader(temporalClient);
   for (const outcome of outcomes) {
-    let state: RunState;
+    let state: RunView;
     try {
-      state = (await temporalClient.workflow.getHandle(outcome.runId).result()) as RunState;
+      await temporalClient.workflow.getHandle(outcome.runId).result();
+      // The steps are read from the run (its result is a summary); these runs fit one window.
+      state = await reader.read(outcome.runId, { maxBytes: 64 * 1024 * 1024 });
     } catch {
       continue;
     }

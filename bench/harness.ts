@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -8,7 +10,7 @@ import { startModelServer, type ModelServer, type Responder } from '../src/demo-
 import type { MemoryRelay } from '../src/relay/memory-relay';
 import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
-import { dynamicConfigArgs } from '../src/temporal/dev-server';
+import { devServerSqlitePragmas, dynamicConfigArgs, sqlitePragmaArgs } from '../src/temporal/dev-server';
 import { startChild } from '../test/helpers/processes';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.
@@ -18,17 +20,49 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 export interface BenchTemporal {
   environment: TestWorkflowEnvironment;
   version: string;
+  /** Where the dev server keeps its data: 'memory', or the SQLite file and its pragmas. */
+  storage: BenchStorage;
   close(): Promise<void>;
 }
 
-export async function startBenchTemporal(): Promise<BenchTemporal> {
+export type BenchStorage = { kind: 'memory' } | { kind: 'file'; dbFilename: string; pragmas: Record<string, string> };
+
+export interface BenchTemporalOptions {
+  /**
+   * A SQLite file as `npm start` has (a fresh one in a temporary directory, removed on close),
+   * instead of the default SQLite in memory. `true`: with the pragmas npm start uses
+   * (devServerSqlitePragmas); or the pragmas to use (`{}`: the dev server's defaults).
+   */
+  file?: true | Record<string, string>;
+  /** Directory for that file (default: the OS's temporary directory). */
+  fileDir?: string;
+}
+
+export async function startBenchTemporal(options: BenchTemporalOptions = {}): Promise<BenchTemporal> {
   const cli = await findTemporalCli();
   // The settings npm start gives its embedded server (BENCH_EAGER=0 measures without them).
   const extraArgs = process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : [];
+  let storage: BenchStorage = { kind: 'memory' };
+  let dir: string | undefined;
+  if (options.file) {
+    dir = mkdtempSync(join(options.fileDir ?? tmpdir(), 'bench-temporal-'));
+    const pragmas = options.file === true ? { ...devServerSqlitePragmas } : { ...options.file };
+    storage = { kind: 'file', dbFilename: join(dir, 'temporal.db'), pragmas };
+    extraArgs.push(...sqlitePragmaArgs(pragmas));
+  }
+  const dbFilename = storage.kind === 'file' ? { dbFilename: storage.dbFilename } : {};
   const environment = await TestWorkflowEnvironment.createLocal(
-    cli.kind === 'path' ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs } } : { server: { extraArgs } },
+    cli.kind === 'path' ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs, ...dbFilename } } : { server: { extraArgs, ...dbFilename } },
   );
-  return { environment, version: cli.kind === 'path' ? cliVersion(cli.path) : 'sdk download', close: () => environment.teardown() };
+  return {
+    environment,
+    version: cli.kind === 'path' ? cliVersion(cli.path) : 'sdk download',
+    storage,
+    async close() {
+      await environment.teardown();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface BenchStack<Model extends Pick<ModelServer, 'baseURL' | 'close'> = ModelServer> {

@@ -2,7 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import OpenAI from 'openai';
 import { textFrames, tokenize } from '../src/demo-model/chunks';
 import { preciseNow, type ModelServer } from '../src/demo-model/server';
-import type { RunState } from '../src/shared/run-types';
+import type { RunSummary } from '../src/shared/run-types';
 import { startBenchStack, type BenchTemporal } from './harness';
 import { blockingLlmStep, heartbeatLlmStep } from './peers';
 import { runWorkflowStreamsPeer } from './workflow-streams-peer';
@@ -121,7 +121,7 @@ export async function streamingScenario(temporal: BenchTemporal, runs: number, t
           text = now;
         }
         if (description.status.name !== 'RUNNING') {
-          const state = (await handle.result()) as RunState;
+          const state = (await handle.result()) as RunSummary;
           const final = state.output ?? '';
           if (final.length > text.length) seen.add(final.slice(text.length));
           return { started, arrivals: seen.arrivals };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { startBenchStackOn, type BenchTemporal } from './harness';
+import { startBenchStackOn, startBenchTemporal, type BenchTemporal } from './harness';
 import { ms, summarize, type Summary } from './stats';
 
 // Time to first token through the whole stack (POST /v1/runs to the first text.delta at an SSE
@@ -8,7 +8,19 @@ import { ms, summarize, type Summary } from './stats';
 // As in production, the client and the model are processes of their own (bench/ttft-client.ts,
 // bench/model-process.ts): the stack's process holds only the worker and the API.
 
-export interface TtftResult {
+export interface TtftResult extends TtftMeasurement {
+  settings: TtftMeasurement['settings'] & {
+    /** Where the Temporal of the top-level figures keeps its data (the benchmark's: in memory). */
+    temporalStorage?: string;
+  };
+  /**
+   * The same measurement against a dev server on a SQLite file with the pragmas npm start uses
+   * (src/temporal/dev-server.ts), in the same run; absent with BENCH_TTFT_FILE=0.
+   */
+  sqliteFile?: TtftMeasurement & { storage: string; pragmas: Record<string, string> };
+}
+
+export interface TtftMeasurement {
   settings: { runs: number; warmup: number; firstTokenDelayMs: number; processes: string };
   direct: Summary;
   stack: Summary;
@@ -100,7 +112,31 @@ async function roundTrips(temporal: BenchTemporal, count: number): Promise<TtftR
   return { systemInfo: summarize(systemInfo), describe: summarize(describe), signal: summarize(signal) };
 }
 
+const storageName = (temporal: BenchTemporal) =>
+  temporal.storage.kind === 'memory'
+    ? 'SQLite in memory'
+    : `SQLite file${Object.keys(temporal.storage.pragmas).length ? ` (${Object.entries(temporal.storage.pragmas).map(([key, value]) => `${key}=${value}`).join(', ')})` : ' (default pragmas)'}`;
+
+/**
+ * Time to first token against `temporal` (the benchmark's, in memory), then against a dev server
+ * on a SQLite file as `npm start` runs it (same pragmas), unless BENCH_TTFT_FILE=0.
+ */
 export async function ttftScenario(temporal: BenchTemporal, runs: number, firstTokenDelayMs = 100): Promise<TtftResult> {
+  const main = await measureTtft(temporal, runs, firstTokenDelayMs);
+  const result: TtftResult = { ...main, settings: { ...main.settings, temporalStorage: storageName(temporal) } };
+  if (process.env.BENCH_TTFT_FILE === '0' || temporal.storage.kind === 'file') return result;
+  const fileTemporal = await startBenchTemporal({ file: true });
+  try {
+    const file = await measureTtft(fileTemporal, runs, firstTokenDelayMs);
+    result.sqliteFile = { ...file, storage: storageName(fileTemporal), pragmas: fileTemporal.storage.kind === 'file' ? fileTemporal.storage.pragmas : {} };
+  } finally {
+    await fileTemporal.close();
+  }
+  return result;
+}
+
+/** One TTFT measurement against one Temporal. */
+export async function measureTtft(temporal: BenchTemporal, runs: number, firstTokenDelayMs = 100): Promise<TtftMeasurement> {
   const warmup = 5;
   const answer = Array.from({ length: 20 }, (_, index) => `token${index}`).join(' ');
   const model = await startModelProcess({ ANSWER: answer, FIRST_TOKEN_DELAY_MS: String(firstTokenDelayMs), TOKEN_DELAY_MS: '2' });
@@ -161,6 +197,33 @@ export async function ttftScenario(temporal: BenchTemporal, runs: number, firstT
 
 const row = (name: string, summary: Summary) => `| ${name} | ${ms(summary.p50)} | ${ms(summary.p90)} | ${ms(summary.p99)} | ${ms(summary.min)} | ${ms(summary.max)} |`;
 
+/** The in-memory and the npm start (SQLite file) figures side by side, when both were measured. */
+function storageComparison(result: TtftResult): string {
+  const file = result.sqliteFile;
+  if (!file) return '';
+  const line = (name: string, measured: TtftMeasurement) =>
+    `| ${name} | ${ms(measured.direct.p50)} | ${ms(measured.stack.p50)} | ${ms(measured.stack.p99)} | ${ms(measured.added.p50)} | ${ms(measured.added.p99)} | ${ms(measured.roundTrips.signal.p50)} |`;
+  return `
+### In memory and on \`npm start\`'s SQLite file
+
+The figures above are against the benchmark's dev server, which keeps its data in memory
+(${result.settings.temporalStorage ?? 'SQLite in memory'}). \`npm start\` runs it on a SQLite file
+under DATA_DIR, with the pragmas in src/temporal/dev-server.ts. The same measurement, in the same
+run, against a dev server on a fresh file in the OS's temporary directory with those pragmas
+(${Object.entries(file.pragmas).map(([key, value]) => `${key}=${value}`).join(', ') || 'none'}): ${file.settings.runs} pairs after ${file.settings.warmup} warm-up pairs.
+
+| Temporal's storage | direct p50 | stack p50 | stack p99 | added p50 | added p99 | signal round trip p50 |
+| --- | --- | --- | --- | --- | --- | --- |
+${line('in memory (the figures above)', result)}
+${line(`npm start: ${file.storage}`, file)}
+
+Each persisted write before the model is called (the start; the first workflow task's
+completion) waits for a SQLite commit: on a file, a commit also pays for what the pragmas make
+SQLite do to make it durable (fsyncs with SQLite's defaults; none with a write-ahead log and
+synchronous=NORMAL, which syncs at checkpoints only).
+`;
+}
+
 export function ttftSection(result: TtftResult): string {
   const targets = { p50: 20, p99: 60 };
   const verdict = (value: number, target: number) => `${ms(value)} (target ≤ ${target} ms: ${value <= target ? 'met' : 'missed'})`;
@@ -205,5 +268,5 @@ mostly Temporal's own work on this 2-core machine (docs/architecture.md has the 
 API's and the activity's own code take under 1 ms each on this path). Going lower would mean
 calling the model before Temporal has recorded the step, giving up that a run's steps are
 scheduled, retried and located (heartbeats) by Temporal.
-`;
+${storageComparison(result)}`;
 }

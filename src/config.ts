@@ -26,10 +26,14 @@ const schema = z.object({
   OPENAI_API_KEY: optionalText,
   MODEL: optionalText,
   MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
+  MODEL_CONTEXT_TOKENS: z.coerce.number().int().min(1024).max(100_000_000).default(128_000),
+  TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(450_000).default(256 * 1024),
+  RUN_HISTORY_MAX_EVENTS: z.coerce.number().int().min(200).max(9000).default(4000),
+  RUN_HISTORY_MAX_BYTES: z.coerce.number().int().min(256 * 1024).max(6 * 1024 * 1024).default(4 * 1024 * 1024),
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
-  SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).default(200_000),
+  SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).max(300_000).default(200_000),
   SESSION_HISTORY_LIMIT: z.coerce.number().int().min(100).default(2000),
   APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
   WORKSPACE_DIR: optionalText,
@@ -70,12 +74,14 @@ export interface Config {
     name: string;
     useDemo: boolean;
     timeoutMs: number;
+    /** Context window (tokens) of the default model; a run can name its own. */
+    contextTokens: number;
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history: { events: number; bytes: number } };
   toolConcurrency: number;
   session: { contextChars: number; historyLimit: number };
-  tools: ToolSettings;
+  tools: ToolSettings & { resultMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
   /** Between APIs and workers in split deployments. */
@@ -130,18 +136,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       name: values.MODEL ?? (useDemo ? 'demo' : 'gpt-4o-mini'),
       useDemo,
       timeoutMs: values.MODEL_TIMEOUT_MS,
+      contextTokens: values.MODEL_CONTEXT_TOKENS,
     },
     demoModel: {
       port: values.DEMO_MODEL_PORT,
       firstTokenDelayMs: values.DEMO_MODEL_FIRST_TOKEN_DELAY_MS,
       tokenDelayMs: values.DEMO_MODEL_TOKEN_DELAY_MS,
     },
-    limits: { maxSteps: values.MAX_STEPS_LIMIT, maxInputChars: values.MAX_INPUT_CHARS, approvalTimeoutMs: values.APPROVAL_TIMEOUT_MS },
+    limits: {
+      maxSteps: values.MAX_STEPS_LIMIT,
+      maxInputChars: values.MAX_INPUT_CHARS,
+      approvalTimeoutMs: values.APPROVAL_TIMEOUT_MS,
+      history: { events: values.RUN_HISTORY_MAX_EVENTS, bytes: values.RUN_HISTORY_MAX_BYTES },
+    },
     toolConcurrency: values.TOOL_CONCURRENCY,
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: { secret: values.RELAY_SECRET, host: values.STREAM_HOST, port: values.STREAM_PORT, advertiseUrl: values.STREAM_ADVERTISE_URL },
     tools: {
+      resultMaxBytes: values.TOOL_RESULT_MAX_BYTES,
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
       httpGet: {
         allowPrivate: values.HTTP_GET_ALLOW_PRIVATE,

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config';
+import { fetchExecutionHistory } from './temporal/history';
 import { workflowBundle } from './worker';
 
 async function main() {
@@ -19,7 +20,7 @@ async function main() {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const history = await client.workflow.getHandle(workflowId, executionId).fetchHistory();
+    const history = await fetchExecutionHistory(client, workflowId, executionId);
     const events = history.events?.length ?? 0;
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
     console.log(`replayed ${workflowId}: ${events} history events, reproduced by the current code`);

@@ -23,10 +23,11 @@ export interface StackOptions {
   namespace: string;
   taskQueue: string;
   model: Config['model'];
-  limits: Config['limits'];
+  /** history: when runs continue as new (default: defaultHistoryLimits). */
+  limits: Omit<Config['limits'], 'history'> & Partial<Pick<Config['limits'], 'history'>>;
   /** The tools offered (default: the built-in and custom ones, with these settings). */
   tools?: ToolRegistry;
-  toolSettings: ToolSettings;
+  toolSettings: ToolSettings & { resultMaxBytes?: number };
   /** Tool calls of one step that run at once (default 8). */
   toolConcurrency?: number;
   session?: Config['session'];
@@ -57,6 +58,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     relay,
     model: options.model,
     tools,
+    toolResultMaxBytes: options.toolSettings.resultMaxBytes,
     activityOverrides: options.activityOverrides?.(relay),
   });
   const running = worker.run();
@@ -65,6 +67,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     store: new RunStore(options.eagerClient ?? options.client, options.taskQueue, options.eagerClient !== undefined),
     relay,
     defaultModel: options.model.name,
+    contextTokens: options.model.contextTokens,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),
     toolConcurrency: options.toolConcurrency ?? 8,

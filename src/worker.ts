@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from './activities';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
@@ -46,7 +47,10 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
     workflowBundle: await workflowBundle(),
-    activities: { ...createActivities(options), ...options.activityOverrides },
+    activities: {
+      ...createActivities({ ...options, client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace }) }),
+      ...options.activityOverrides,
+    },
     // Cancellation reaches an activity through its heartbeats: keep them frequent.
     maxHeartbeatThrottleInterval: '1 second',
     defaultHeartbeatThrottleInterval: '1 second',
@@ -69,6 +73,7 @@ async function main() {
     relay,
     model: config.model,
     tools: tools.registry,
+    toolResultMaxBytes: config.tools.resultMaxBytes,
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();

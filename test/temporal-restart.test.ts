@@ -3,15 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
-import { textFrames } from '../src/demo-model/chunks';
-import { startModelServer } from '../src/demo-model/server';
-import { startStack, type Stack } from '../src/stack';
 import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { assembleText, readSse } from './helpers/sse';
+import { startStackOnDevServer } from './helpers/dev-server-stack';
 import { installQuietRuntime } from './helpers/temporal';
 import { freePort } from './helpers/ports';
 
@@ -29,22 +24,9 @@ test('when Temporal restarts in the middle of a run, then the run finishes and t
   let server: DevServer = await startDevServer(options);
   cleanups.push(() => server.stop());
   const text = Array.from({ length: 150 }, (_, index) => `r${index}`).join(' ');
-  const model = await startModelServer((request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 20, tokenDelayMs: 40 }) }));
-  cleanups.push(() => model.close());
-  const connection = await Connection.connect({ address: server.address });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const config = loadConfig({});
-  const stack: Stack = await startStack({
-    client: new Client({ connection }),
-    nativeConnection,
-    namespace: 'default',
-    taskQueue: 'restart',
-    model: { ...config.model, baseURL: model.baseURL, name: 'scripted', useDemo: false },
-    limits: config.limits,
-    toolSettings: config.tools,
-    temporalUiUrl: server.uiUrl,
-  });
-  cleanups.push(() => connection.close(), () => nativeConnection.close(), () => stack.stop());
+  const started = await startStackOnDevServer(server, 'restart', text, { firstTokenDelayMs: 20, tokenDelayMs: 40 });
+  cleanups.push(...started.cleanups);
+  const { stack } = started;
 
   const created = await fetch(`${stack.url}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'go', tools: [] }) });
   const { runId } = (await created.json()) as { runId: string };

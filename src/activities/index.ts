@@ -1,15 +1,22 @@
+import type { Client } from '@temporalio/client';
 import OpenAI from 'openai';
 import type { Config } from '../config';
+import { RunPages } from '../temporal/run-pages';
 import type { LiveRelay } from '../relay/live-relay';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
+import { tokenCounterFor } from './context';
+import { ConversationCache } from './conversation/conversation-cache';
 import { createLlmStep } from './llm-step';
 import { createToolActivities } from './run-tool';
 import type { ToolRegistry } from './tools/registry';
 
 export interface ActivityDependencies {
   relay: LiveRelay;
-  model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'>;
+  model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'> & { contextTokens?: number; name?: string };
   tools: ToolRegistry;
+  /** Model steps read their run's conversation through it (a client on the worker's connection). */
+  client?: Client;
+  toolResultMaxBytes?: number;
   heartbeatIntervalMs?: number;
 }
 
@@ -27,9 +34,12 @@ export function createActivities(dependencies: ActivityDependencies) {
   const { tools } = dependencies;
   const openai = createModelClient(dependencies.model);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
+  // The default model's tokenizer loads now (about half a second), not in its first step.
+  tokenCounterFor(dependencies.model.name ?? '').count('');
+  const conversations = dependencies.client ? new ConversationCache(new RunPages(dependencies.client)) : undefined;
   return {
-    llmStep: createLlmStep({ ...shared, openai, secrets: [dependencies.model.apiKey] }),
-    ...createToolActivities(shared),
+    llmStep: createLlmStep({ ...shared, openai, conversations, contextTokens: dependencies.model.contextTokens, secrets: [dependencies.model.apiKey] }),
+    ...createToolActivities({ ...shared, toolResultMaxBytes: dependencies.toolResultMaxBytes }),
   };
 }
 

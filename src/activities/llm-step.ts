@@ -4,6 +4,8 @@ import type { StreamEvent } from '../shared/events';
 import type { LlmStepInput, LlmStepResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { ChunkAssembler, ModelStreamError, type ChunkLike } from './chunk-assembler';
+import { fitContext, tokenCounterFor } from './context';
+import type { Conversation, ConversationCache } from './conversation/conversation-cache';
 import { startHeartbeats } from './heartbeat';
 import type { ToolRegistry } from './tools/registry';
 
@@ -15,6 +17,10 @@ export interface LlmStepDependencies {
   relay: LiveRelay;
   openai: OpenAI;
   tools: ToolRegistry;
+  /** Where steps read their conversation (inputs of runs recorded before carry it whole). */
+  conversations?: ConversationCache;
+  /** The model's context window when the run does not say (MODEL_CONTEXT_TOKENS). */
+  contextTokens?: number;
   /** Values that must never leave the activity (the model API key): scrubbed from failures. */
   secrets?: Array<string | undefined>;
   heartbeatIntervalMs?: number;
@@ -23,7 +29,13 @@ export interface LlmStepDependencies {
 export const llmFailureTypes = {
   rejected: 'ModelRequestRejected',
   unavailable: 'ModelUnavailable',
+  contextWindow: 'ContextWindowExceeded',
 } as const;
+
+export const defaultContextTokens = 128_000;
+
+// Servers word it differently: OpenAI's code, and the messages of vLLM, llama.cpp, Ollama and others.
+const contextExceeded = /context[_ ]length[_ ]exceeded|maximum context length|context window|exceeds? the (?:model's )?context|too many tokens|prompt is too long/i;
 
 const refusalStatuses = new Set([400, 404, 405, 415, 422, 501]);
 
@@ -57,6 +69,15 @@ function toFailure(error: unknown, context: Context, secrets: Array<string | und
         : undefined;
   const type = error instanceof APIError ? error.type : error instanceof ModelStreamError ? error.type : undefined;
   const message = scrub(error instanceof Error ? error.message : String(error), secrets);
+  const errorCode = error instanceof APIError ? error.code : undefined;
+  if (errorCode === 'context_length_exceeded' || (status !== undefined && status >= 400 && status < 500 && contextExceeded.test(message))) {
+    // Retrying sends the same conversation again: it cannot help.
+    return ApplicationFailure.create({
+      type: llmFailureTypes.contextWindow,
+      message: `the conversation does not fit the model's context window (the model said: ${message}); set MODEL_CONTEXT_TOKENS, or the run's contextTokens, to the model's window so that it is trimmed to fit`,
+      nonRetryable: true,
+    });
+  }
   const permanent =
     !(error instanceof APIConnectionError) &&
     ((status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409 && status !== 429) ||
@@ -70,6 +91,41 @@ function toFailure(error: unknown, context: Context, secrets: Array<string | und
 
 export function createLlmStep(dependencies: LlmStepDependencies) {
   const { relay, openai, tools } = dependencies;
+  const toolTokens = new Map<string, number>();
+
+  /** The conversation before this step: in the input (older runs, small first steps) or read from the run. */
+  const conversationOf = async (input: LlmStepInput, context: Context): Promise<Conversation> => {
+    if (input.messages) {
+      const taskIndex = input.messages.findLastIndex((message) => message.role === 'user');
+      return { messages: input.messages, taskIndex: Math.max(0, taskIndex) };
+    }
+    if (!dependencies.conversations) throw new Error('this worker cannot read conversations: it has no Temporal client');
+    const execution = context.info.workflowExecution;
+    if (!execution) throw new Error('llmStep runs only as an activity of a run');
+    return dependencies.conversations.conversation(input.runId, execution.runId, input.step);
+  };
+
+  /** The conversation, fitted into the model's context window, as the request to send. */
+  const prepareRequest = async (input: LlmStepInput, context: Context) => {
+    const conversation = await conversationOf(input, context);
+    const specs = input.tools.length > 0 ? tools.specs(input.tools) : undefined;
+    const counter = tokenCounterFor(input.model);
+    const specsKey = `${input.model}\n${input.tools.join('\n')}`;
+    if (specs && !toolTokens.has(specsKey)) toolTokens.set(specsKey, counter.count(JSON.stringify(specs)));
+    const maxTokens = input.contextTokens ?? dependencies.contextTokens ?? defaultContextTokens;
+    const fitted = fitContext(conversation.messages, { maxTokens, toolsTokens: toolTokens.get(specsKey) ?? 0, taskIndex: conversation.taskIndex, counter });
+    if (!fitted.fits) {
+      throw ApplicationFailure.create({
+        type: llmFailureTypes.contextWindow,
+        nonRetryable: true,
+        message:
+          `the system prompt, the task and the newest message do not fit the model's context window of ${maxTokens} tokens ` +
+          `(MODEL_CONTEXT_TOKENS, or the run's contextTokens) with room for the answer`,
+      });
+    }
+    const request = { model: input.model, messages: fitted.messages as OpenAI.Chat.ChatCompletionMessageParam[], ...(specs ? { tools: specs } : {}) };
+    return { request, ...(fitted.report ? { report: fitted.report } : {}) };
+  };
 
   return async function llmStep(input: LlmStepInput): Promise<LlmStepResult> {
     const context = Context.current();
@@ -95,11 +151,16 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       publish({ position: { kind: 'text', step, attempt, start, end: offset }, event: 'text.delta', data: { runId, step, attempt, delta } });
     };
 
-    const request = {
-      model: input.model,
-      messages: input.messages as OpenAI.Chat.ChatCompletionMessageParam[],
-      ...(input.tools.length > 0 ? { tools: tools.specs(input.tools) } : {}),
-    };
+    let prepared: Awaited<ReturnType<typeof prepareRequest>>;
+    try {
+      prepared = await prepareRequest(input, context);
+    } catch (error) {
+      stopHeartbeats();
+      stream.close();
+      throw error;
+    }
+    const { request, report: contextReport } = prepared;
+    if (contextReport) publish({ position: { kind: 'context', step, attempt }, event: 'context.trimmed', data: { runId, step, attempt, ...contextReport } });
     const options = { signal: context.cancellationSignal };
     const assembler = new ChunkAssembler();
     let streamed = true;
@@ -145,6 +206,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       finishReason: message.finishReason,
       attempt,
       streamed,
+      ...(contextReport ? { context: contextReport } : {}),
     };
   };
 }

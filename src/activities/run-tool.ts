@@ -4,6 +4,7 @@ import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { startHeartbeats } from './heartbeat';
+import { defaultToolResultMaxBytes, limitResult } from './result-limit';
 import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistry } from './tools/registry';
 
 // One tool call as one activity (`tool:<name>`). Bad input (invalid JSON, arguments that fail the
@@ -15,6 +16,8 @@ export interface RunToolDependencies {
   relay: LiveRelay;
   tools: ToolRegistry;
   heartbeatIntervalMs?: number;
+  /** TOOL_RESULT_MAX_BYTES: longer results are cut, with a marker (see result-limit.ts). */
+  toolResultMaxBytes?: number;
 }
 
 /**
@@ -70,10 +73,16 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'tools' } });
   publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments } });
 
-  const finish = (result: ToolActivityResult): ToolActivityResult => {
+  const maxBytes = Math.min(dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes, input.maxResultBytes ?? Number.POSITIVE_INFINITY);
+  const finish = (outcome: ToolActivityResult): ToolActivityResult => {
+    let result = outcome;
+    if (result.ok) {
+      const limited = limitResult(name, result.result, maxBytes);
+      result = { ...result, result: limited.text, ...(limited.truncated ? { truncated: limited.truncated } : {}) };
+    } else result = { ...result, error: limitResult(name, result.error, Math.min(maxBytes, 16 * 1024)).text };
     publish(
       result.ok
-        ? { position: at(FINISHED), event: 'tool.completed', data: { runId, step, callId, name, result: result.result, attempts: attempt } }
+        ? { position: at(FINISHED), event: 'tool.completed', data: { runId, step, callId, name, result: result.result, attempts: attempt, ...(result.truncated ? { truncated: result.truncated } : {}) } }
         : { position: at(FINISHED), event: 'tool.failed', data: { runId, step, callId, name, error: result.error, attempts: attempt } },
     );
     return result;

@@ -1,24 +1,27 @@
 import { FINISHED } from '../shared/event-position';
 import type { StreamEvent } from '../shared/events';
-import type { ApprovalStepRecord, LlmStepRecord, RunState, ToolStepRecord } from '../shared/run-types';
+import type { ApprovalStepRecord, LlmStepRecord, ToolStepRecord } from '../shared/run-types';
+import type { RunView } from './run-reader';
 
 // A run's events rebuilt from its durable state, in order, with their positions. The same
 // acceptance rule that orders live events (event-position.ts) keeps those a client lacks; a
-// step's text comes as one delta that the rule cuts to what the client has not seen.
+// step's text comes as one delta that the rule cuts to what the client has not seen. The state is
+// a window of the run's steps: the run's start comes with a window from step 1, its end with the
+// window that reaches its last step.
 
 /** The text of the completed model steps, and what the cancelled one had streamed. */
-function partialTranscript(state: RunState): string {
+function partialTranscript(state: RunView): string {
+  if (typeof state.partial === 'string') return state.partial;
   return state.steps
     .filter((step): step is LlmStepRecord => step.kind === 'llm')
     .map((step) => (step.status === 'completed' ? (step.text ?? '') : (step.partialText ?? '')))
     .join('');
 }
 
-export function durableEvents(state: RunState): StreamEvent[] {
+export function durableEvents(state: RunView): StreamEvent[] {
   const { runId } = state;
-  const out: StreamEvent[] = [
-    { position: { kind: 'run-start' }, event: 'run.started', data: { runId, step: 0, input: state.input, model: state.model } },
-  ];
+  const out: StreamEvent[] = [];
+  if (state.fromStep <= 1) out.push({ position: { kind: 'run-start' }, event: 'run.started', data: { runId, step: 0, input: state.input, model: state.model } });
   for (const record of state.steps) {
     const { step } = record;
     out.push({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: record.kind } });
@@ -34,7 +37,8 @@ export function durableEvents(state: RunState): StreamEvent[] {
     }
   }
 
-  const step = state.steps.length;
+  if (state.nextStep !== undefined) return out;
+  const step = state.stepCount;
   const end = { kind: 'run-end' } as const;
   if (state.status === 'completed') {
     out.push({ position: end, event: 'run.completed', data: { runId, step, output: state.output ?? '', usage: state.usage } });
@@ -59,6 +63,9 @@ function llmEvents(runId: string, record: LlmStepRecord): StreamEvent[] {
       data: { runId, step, attempt, reason: `attempt ${attempt - 1} failed; discard this step's partial text` },
     });
   }
+  if (record.context) {
+    out.push({ position: { kind: 'context', step, attempt }, event: 'context.trimmed', data: { runId, step, attempt, ...record.context } });
+  }
   const text = record.text ?? '';
   if (text) {
     out.push({ position: { kind: 'text', step, attempt, start: 0, end: text.length }, event: 'text.delta', data: { runId, step, attempt, delta: text } });
@@ -75,7 +82,11 @@ function toolEvents(runId: string, record: ToolStepRecord): StreamEvent[] {
     const at = (mark: number) => ({ kind: 'tool' as const, step, call: event.callIndex, calls, mark });
     if (event.type === 'started') return { position: at(1), event: 'tool.started', data: { ...base, arguments: call.arguments } };
     if (call.status === 'completed') {
-      return { position: at(FINISHED), event: 'tool.completed', data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1 } };
+      return {
+        position: at(FINISHED),
+        event: 'tool.completed',
+        data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1, ...(call.truncated ? { truncated: call.truncated } : {}) },
+      };
     }
     return { position: at(FINISHED), event: 'tool.failed', data: { ...base, error: call.error ?? 'failed', attempts: call.attempts ?? 1 } };
   });

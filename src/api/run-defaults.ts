@@ -6,7 +6,9 @@ export interface RunDefaults {
   toolNames: string[];
   toolPolicies: (names: string[]) => ToolPolicy[];
   toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history?: { events: number; bytes: number } };
+  /** The default model's context window (MODEL_CONTEXT_TOKENS). */
+  contextTokens?: number;
 }
 
 const defaultMaxSteps = 10;
@@ -14,9 +16,10 @@ const defaultMaxSteps = 10;
 /** A turn's settings from what the request chose and the defaults for the rest. */
 export function turnSettings(
   defaults: RunDefaults,
-  chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number },
+  chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number; contextTokens?: number },
 ): Omit<AgentTurnInput, 'input' | 'messages'> {
   const tools = chosen.tools ?? defaults.toolNames;
+  const contextTokens = chosen.contextTokens ?? defaults.contextTokens;
   return {
     model: chosen.model ?? defaults.defaultModel,
     system: chosen.system,
@@ -25,6 +28,8 @@ export function turnSettings(
     toolConcurrency: defaults.toolConcurrency,
     approvalTimeoutMs: defaults.limits.approvalTimeoutMs,
     maxSteps: chosen.maxSteps ?? Math.min(defaultMaxSteps, defaults.limits.maxSteps),
+    ...(contextTokens !== undefined ? { contextTokens } : {}),
+    ...(defaults.limits.history ? { historyLimits: defaults.limits.history } : {}),
   };
 }
 

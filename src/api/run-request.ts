@@ -23,11 +23,18 @@ export function runRequestSchema(limits: { maxSteps: number; toolNames: string[]
     system: z.string().optional(),
     maxSteps: z.number().int().min(1).max(limits.maxSteps).optional(),
     messages: z.array(chatMessageSchema).max(10_000).optional(),
+    contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
     tools: z
       .array(z.string().refine((name) => limits.toolNames.includes(name), { message: `unknown tool; known tools: ${limits.toolNames.join(', ')}` }))
       .optional(),
   });
 }
+
+/**
+ * What a run starts with (input, system prompt, earlier messages) is one Temporal payload, carried
+ * again each time the run continues as new: it stays well under Temporal's 512 KB warning.
+ */
+export const maxStartPayloadChars = 384 * 1024;
 
 export type RunRequest = z.infer<ReturnType<typeof runRequestSchema>>;
 

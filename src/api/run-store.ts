@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { agentTurnWorkflowType, decideApprovalUpdate, runStateQuery } from '../workflows/definitions';
-import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, RunState } from '../shared/run-types';
+import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
+import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind } from '../shared/run-types';
+import { RunNotFoundError } from './run-reader';
 
-// The durable tier, read through Temporal: a run is a workflow whose id is the run id.
+// Runs through Temporal: a run is a workflow whose id is the run id (its executions share it when
+// it continues as new). Reading runs is run-reader.ts.
 
-export class RunNotFoundError extends Error {
-  constructor(readonly runId: string) {
-    super(`no run with id "${runId}"`);
-    this.name = 'RunNotFoundError';
-  }
-}
+export { RunNotFoundError };
 
 /** The update's validator refused: the call is unknown or already decided. */
 export class ApprovalNotPendingError extends Error {
@@ -50,36 +47,6 @@ export class RunStore {
     return { runId, executionId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted };
   }
 
-  /** The run's state: live from the workflow while it runs, from its result or history after. */
-  async getState(runId: string): Promise<RunState & { executionId: string }> {
-    const handle = this.client.workflow.getHandle(runId);
-    let description;
-    try {
-      description = await handle.describe();
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
-      throw error;
-    }
-    const executionId = description.runId;
-    const status = description.status.name;
-    if (status === 'COMPLETED') return { ...(await handle.result()), executionId };
-    if (status === 'FAILED') {
-      try {
-        await handle.result();
-      } catch (error) {
-        const details = error instanceof WorkflowFailedError ? (error.cause as { details?: unknown[] } | undefined)?.details : undefined;
-        const state = details?.[0] as RunState | undefined;
-        if (state?.runId === runId) return { ...state, executionId };
-      }
-    }
-    const state = await handle.query(runStateQuery);
-    if (status === 'TERMINATED' || status === 'TIMED_OUT' || (status === 'FAILED' && state.status === 'running')) {
-      const reason = status === 'TIMED_OUT' ? 'timed out' : status === 'TERMINATED' ? 'was terminated' : 'failed';
-      return { ...state, executionId, status: 'failed', error: { code: status.toLowerCase(), message: `the run ${reason} in Temporal` } };
-    }
-    return { ...state, executionId };
-  }
-
   /**
    * Resolves when the run's workflow closes, however it ends. While Temporal cannot be reached
    * (a restart), it keeps trying: an unreachable server is not a closed run.
@@ -87,10 +54,22 @@ export class RunStore {
   async waitForClose(runId: string, signal?: AbortSignal): Promise<void> {
     for (let wait = 250; !signal?.aborted; wait = Math.min(wait * 2, 5000)) {
       try {
+        // Follows the run across continue-as-new.
         await this.client.workflow.getHandle(runId).result();
-        return;
       } catch (error) {
-        if (error instanceof WorkflowFailedError || error instanceof WorkflowNotFoundError) return;
+        if (error instanceof WorkflowNotFoundError) return;
+        if (!(error instanceof WorkflowFailedError)) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
+      }
+      // A run reset from the Temporal UI ends its execution (terminated) and goes on in a new one.
+      try {
+        const latest = await this.client.workflow.getHandle(runId).describe();
+        if (latest.status.name !== 'RUNNING') return;
+        wait = 125;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }

@@ -1,8 +1,8 @@
 import { accept, formatCursor, type Cursor } from '../shared/event-position';
 import type { RunEvent, StreamEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
-import type { RunState } from '../shared/run-types';
 import { durableEvents } from './durable-events';
+import type { RunView } from './run-reader';
 
 // One subscriber's view of a run: durable events (workflow state) merged with live events (the
 // relay), each exactly once, in an order the client's cursor can name. A live event is passed on
@@ -11,8 +11,11 @@ import { durableEvents } from './durable-events';
 
 export interface RunStreamSources {
   relay: LiveRelay;
-  /** fresh: a read that starts now (after the run closed, an earlier read may predate the end). */
-  getState(runId: string, options?: { fresh?: boolean }): Promise<RunState>;
+  /**
+   * The run's summary and a window of its steps from `fromStep`. fresh: a read that starts now
+   * (after the run closed, an earlier read may predate the end).
+   */
+  getState(runId: string, options?: { fresh?: boolean; fromStep?: number }): Promise<RunView>;
   waitForClose(runId: string, signal: AbortSignal): Promise<void>;
 }
 
@@ -53,6 +56,21 @@ function quietTimer(ms: number, onQuiet: () => void) {
   };
 }
 
+/** The first step whose events the client may lack. */
+function firstStepToRead(cursor: Cursor): number {
+  switch (cursor.at) {
+    case 'beginning':
+    case 'run-start':
+      return 1;
+    case 'step-done':
+      return cursor.step + 1;
+    case 'run-end':
+      return Number.MAX_SAFE_INTEGER;
+    default:
+      return cursor.step;
+  }
+}
+
 /** Sends `event` if it comes next: returns the event as the client gets it, or old / gap. */
 function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' | 'gap' {
   const verdict = accept(cursor.value, event.position);
@@ -68,10 +86,10 @@ function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' |
  * Durable state, retried while Temporal cannot be reached (it restarts; the stream stays open,
  * keep-alives flowing). Undefined once the client has gone.
  */
-async function readState(sources: RunStreamSources, runId: string, signal: AbortSignal, aborted: Promise<'aborted'>, fresh: boolean): Promise<RunState | undefined> {
+async function readState(sources: RunStreamSources, runId: string, signal: AbortSignal, aborted: Promise<'aborted'>, fresh: boolean, fromStep: number): Promise<RunView | undefined> {
   for (let wait = 250; !signal.aborted; wait = Math.min(wait * 2, 5000)) {
     try {
-      return await sources.getState(runId, { fresh });
+      return await sources.getState(runId, { fresh, fromStep });
     } catch (error) {
       if (error instanceof Error && error.name === 'RunNotFoundError') throw error;
       await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);
@@ -109,6 +127,19 @@ export async function* streamRun(
     if (typeof out === 'object') batch.push(out);
     return out;
   };
+  /** Passes on every pending live event that now comes next; drops those the client has. */
+  const passPending = () => {
+    for (let progressed = true; progressed && pending.length > 0; ) {
+      progressed = false;
+      const waiting: StreamEvent[] = [];
+      for (const event of pending) {
+        const out = send(event);
+        if (typeof out === 'object') progressed = true;
+        else if (out === 'gap') waiting.push(event);
+      }
+      pending = waiting;
+    }
+  };
   const flush = () => {
     const out = batch;
     batch = [];
@@ -140,10 +171,25 @@ export async function* streamRun(
   try {
     while (!signal.aborted) {
       const closedBefore = closed;
-      const state = await readState(sources, runId, signal, aborted, closedBefore);
+      const before = formatCursor(cursor.value);
+      const state = await readState(sources, runId, signal, aborted, closedBefore, firstStepToRead(cursor.value));
       if (!state) return;
-      for (const event of durableEvents(state)) send(event);
-      if (state.status !== 'running' || closedBefore) {
+      // Live events that arrived meanwhile go in between the durable ones where they fit: a
+      // durable read that overtakes a fast tool must not make its live progress old.
+      if (live) pending.push(live);
+      live = undefined;
+      pending.push(...subscription.drain());
+      for (const event of durableEvents(state)) {
+        passPending();
+        send(event);
+      }
+      passPending();
+      // A window that stops before the run's last step: read on from where the client now is.
+      if (state.nextStep !== undefined && formatCursor(cursor.value) !== before) {
+        if (batch.length > 0) yield flush();
+        continue;
+      }
+      if ((state.status !== 'running' || closedBefore) && state.nextStep === undefined) {
         if (batch.length > 0) yield flush();
         return;
       }
@@ -152,17 +198,7 @@ export async function* streamRun(
       const quiet = quietTimer(quietMs, wakeUp);
       try {
         while (!signal.aborted) {
-          // Pass on every pending live event that now comes next; drop those the client has.
-          for (let progressed = true; progressed; ) {
-            progressed = false;
-            const waiting: StreamEvent[] = [];
-            for (const event of pending) {
-              const out = send(event);
-              if (typeof out === 'object') progressed = true;
-              else if (out === 'gap') waiting.push(event);
-            }
-            pending = waiting;
-          }
+          passPending();
           if (pending.length > 0) {
             gap = true;
             break;

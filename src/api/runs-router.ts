@@ -1,10 +1,11 @@
+import type { Client } from '@temporalio/client';
 import { Router, type Request } from 'express';
 import { beginning, parseCursor, type Cursor } from '../shared/event-position';
 import type { LiveRelay } from '../relay/live-relay';
-import type { RunState } from '../shared/run-types';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
-import { describeIssues, runRequestSchema } from './run-request';
+import { describeIssues, maxStartPayloadChars, runRequestSchema } from './run-request';
+import { RunReader, type RunView } from './run-reader';
 import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
 import { streamRun, type RunStreamOptions } from './run-stream';
@@ -13,6 +14,8 @@ import { pipeEventsToResponse, type SseOptions } from './sse';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
+  client: Client;
+  reader?: RunReader;
   relay: LiveRelay;
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
@@ -20,8 +23,11 @@ export interface RunsRouterOptions extends RunDefaults {
 
 const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
 
-/** Calls waiting for a human decision. */
-function pendingApprovals(state: RunState) {
+const fromStepSchema = z.coerce.number({ error: 'fromStep must be a step number (1 or more)' }).int().min(1).max(1_000_000).optional();
+
+/** Calls waiting for a human decision (runs recorded before the summary listed them). */
+function pendingApprovals(state: RunView) {
+  if (state.pendingApprovals.length > 0 || state.status !== 'running') return state.pendingApprovals;
   return state.steps.flatMap((step) =>
     step.kind === 'approval' && step.status === 'running'
       ? step.calls.filter((call) => !call.decision).map((call) => ({ step: step.step, callId: call.callId, name: call.name, arguments: call.arguments, deadline: step.deadline }))
@@ -43,13 +49,14 @@ export function runsRouter(options: RunsRouterOptions): Router {
   });
 
   // Every SSE connection of this process reads durable state through one shared reader per run.
-  const sources = new SharedRunSources(store, relay);
+  const reader = options.reader ?? new RunReader(options.client);
+  const sources = new SharedRunSources(store, reader, relay);
 
-  const loadRun = async (request: Request, shared = false): Promise<RunState & { executionId: string }> => {
+  const loadRun = async (request: Request, shared = false, fromStep = 1): Promise<RunView> => {
     const runId = String(request.params.runId);
     if (!idPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
     try {
-      return await (shared ? sources.getState(runId) : store.getState(runId));
+      return await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep }));
     } catch (error) {
       if (error instanceof RunNotFoundError) throw new HttpError(404, 'run_not_found', error.message);
       throw error;
@@ -66,7 +73,12 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (body.input.length > limits.maxInputChars) {
       throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
     }
-    const run = await store.start({ ...turnSettings(options, body), input: body.input, messages: body.messages });
+    const input = { ...turnSettings(options, body), input: body.input, messages: body.messages };
+    const size = JSON.stringify(input).length;
+    if (size > maxStartPayloadChars) {
+      throw new HttpError(413, 'input_too_large', `input, system and messages take ${size} characters together; the limit is ${maxStartPayloadChars}`);
+    }
+    const run = await store.start(input);
     response.status(202).location(`/v1/runs/${run.runId}`).json({
       runId: run.runId,
       status: 'running',
@@ -75,7 +87,10 @@ export function runsRouter(options: RunsRouterOptions): Router {
   });
 
   router.get('/runs/:runId', async (request, response) => {
-    const state = await loadRun(request);
+    const fromStep = fromStepSchema.safeParse(request.query.fromStep);
+    if (!fromStep.success) throw new HttpError(400, 'invalid_request', describeIssues(fromStep.error));
+    const state = await loadRun(request, false, fromStep.data);
+    const next = state.nextStep !== undefined ? { nextStep: state.nextStep } : {};
     response.json({
       runId: state.runId,
       status: state.status,
@@ -86,8 +101,11 @@ export function runsRouter(options: RunsRouterOptions): Router {
       ...(state.error ? { error: state.error } : {}),
       stepCount: state.stepCount,
       pendingApprovals: pendingApprovals(state),
+      // A long run's steps come in pages: this one from fromStep; nextStep is where the next starts.
+      fromStep: state.fromStep,
       steps: state.steps,
-      links: links(state.runId, state.executionId),
+      ...next,
+      links: { ...links(state.runId, state.executionId), ...(state.nextStep !== undefined ? { next: `/v1/runs/${state.runId}?fromStep=${state.nextStep}` } : {}) },
     });
   });
 

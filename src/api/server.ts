@@ -18,6 +18,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     store: new RunStore(client, config.temporal.taskQueue),
     relay,
     defaultModel: config.model.name,
+    contextTokens: config.model.contextTokens,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),
     toolConcurrency: config.toolConcurrency,

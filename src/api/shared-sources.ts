@@ -1,33 +1,36 @@
 import type { LiveRelay } from '../relay/live-relay';
-import type { RunState } from '../shared/run-types';
+import type { RunReader, RunView } from './run-reader';
 import type { RunStore } from './run-store';
 import type { RunStreamSources } from './run-stream';
 
 // Durable reads shared by all the SSE connections of one API process: a thousand subscribers of
-// one run cost one query at a time and one long poll on its result, not a thousand.
+// one run cost one read at a time (per window of steps) and one long poll on its result.
 
 export class SharedRunSources implements RunStreamSources {
-  private readonly states = new Map<string, { promise: Promise<RunState & { executionId: string }>; settledAt?: number }>();
+  private readonly states = new Map<string, { promise: Promise<RunView>; settledAt?: number }>();
   private readonly closes = new Map<string, { promise: Promise<void>; users: number; stop: AbortController }>();
 
   /** @param maxAgeMs how long a state read may be reused by other connections. */
   constructor(
     private readonly store: RunStore,
+    private readonly reader: RunReader,
     readonly relay: LiveRelay,
     private readonly maxAgeMs = 25,
   ) {}
 
-  getState(runId: string, options: { fresh?: boolean } = {}): Promise<RunState & { executionId: string }> {
-    const cached = this.states.get(runId);
+  getState(runId: string, options: { fresh?: boolean; fromStep?: number } = {}): Promise<RunView> {
+    const fromStep = options.fromStep ?? 1;
+    const key = `${runId}@${fromStep}`;
+    const cached = this.states.get(key);
     if (!options.fresh && cached && (cached.settledAt === undefined || Date.now() - cached.settledAt <= this.maxAgeMs)) return cached.promise;
-    const entry: { promise: Promise<RunState & { executionId: string }>; settledAt?: number } = { promise: this.store.getState(runId) };
-    this.states.set(runId, entry);
+    const entry: { promise: Promise<RunView>; settledAt?: number } = { promise: this.reader.read(runId, { fromStep }) };
+    this.states.set(key, entry);
     entry.promise.then(
       () => {
         entry.settledAt = Date.now();
-        setTimeout(() => this.states.get(runId) === entry && this.states.delete(runId), this.maxAgeMs + 1).unref();
+        setTimeout(() => this.states.get(key) === entry && this.states.delete(key), this.maxAgeMs + 1).unref();
       },
-      () => this.states.get(runId) === entry && this.states.delete(runId),
+      () => this.states.get(key) === entry && this.states.delete(key),
     );
     return entry.promise;
   }

@@ -6,6 +6,7 @@
 //   run.started                          0.0.0
 //   step.started (step s)                s.0.0
 //   step.retrying (attempt a >= 2)       s.a.0
+//   context.trimmed (attempt a)          s.a.c   (before attempt a's text)
 //   text.delta                           s.a.<offset after the delta, in UTF-16 code units of attempt a's text>
 //   tool events of a tools step          s.t.<mark of call 1>-<mark of call 2>-...
 //   step.completed                       s.done
@@ -21,6 +22,7 @@ export type EventPosition =
   | { kind: 'run-start' }
   | { kind: 'step-start'; step: number }
   | { kind: 'retry'; step: number; attempt: number }
+  | { kind: 'context'; step: number; attempt: number }
   | { kind: 'text'; step: number; attempt: number; start: number; end: number }
   | { kind: 'tool'; step: number; call: number; calls: number; mark: number }
   | { kind: 'step-done'; step: number }
@@ -30,6 +32,7 @@ export type Cursor =
   | { at: 'beginning' }
   | { at: 'run-start' }
   | { at: 'step-start'; step: number }
+  | { at: 'context'; step: number; attempt: number }
   | { at: 'text'; step: number; attempt: number; offset: number }
   | { at: 'tools'; step: number; marks: number[] }
   | { at: 'step-done'; step: number }
@@ -45,6 +48,8 @@ export function formatCursor(cursor: Cursor): string {
       return '0.0.0';
     case 'step-start':
       return `${cursor.step}.0.0`;
+    case 'context':
+      return `${cursor.step}.${cursor.attempt}.c`;
     case 'text':
       return `${cursor.step}.${cursor.attempt}.${cursor.offset}`;
     case 'tools':
@@ -72,6 +77,7 @@ export function parseCursor(id: string): Cursor | undefined {
     if (marks.length > maxToolCalls || !marks.every((mark) => mark === 'd' || count.test(mark))) return undefined;
     return { at: 'tools', step, marks: marks.map((mark) => (mark === 'd' ? FINISHED : Number(mark))) };
   }
+  if (parts[2] === 'c' && step > 0 && count.test(parts[1]!) && Number(parts[1]) > 0) return { at: 'context', step, attempt: Number(parts[1]) };
   if (!count.test(parts[1]!) || !count.test(parts[2]!)) return undefined;
   const attempt = Number(parts[1]);
   const offset = Number(parts[2]);
@@ -89,6 +95,7 @@ function place(cursor: Cursor): [step: number, phase: number] {
       return [0, 2];
     case 'step-start':
       return [cursor.step, 0];
+    case 'context':
     case 'text':
     case 'tools':
       return [cursor.step, 1];
@@ -134,16 +141,27 @@ export function accept(cursor: Cursor, position: EventPosition): Acceptance {
       const { step: s, attempt } = position;
       if (step > s || (step === s && phase === 2)) return old;
       if (step < s) return gap;
-      if (cursor.at === 'text' && cursor.attempt >= attempt) return old;
+      if ((cursor.at === 'text' || cursor.at === 'context') && cursor.attempt >= attempt) return old;
       return next({ at: 'text', step: s, attempt, offset: 0 });
+    }
+    case 'context': {
+      // Before any text of its attempt: after the step's start (attempt 1) or the attempt's retry.
+      const { step: s, attempt } = position;
+      if (step > s || (step === s && phase === 2)) return old;
+      if (step < s) return gap;
+      if (cursor.at === 'step-start') return attempt === 1 ? next({ at: 'context', step: s, attempt }) : gap;
+      if (cursor.at === 'context') return cursor.attempt >= attempt ? old : gap;
+      if (cursor.at !== 'text') return gap;
+      if (cursor.attempt > attempt || (cursor.attempt === attempt && cursor.offset > 0)) return old;
+      return cursor.attempt === attempt ? next({ at: 'context', step: s, attempt }) : gap;
     }
     case 'text': {
       const { step: s, attempt, start, end } = position;
       if (step > s || (step === s && phase === 2)) return old;
       if (step < s) return gap;
-      const attemptNow = cursor.at === 'text' ? cursor.attempt : 1;
+      const attemptNow = cursor.at === 'text' || cursor.at === 'context' ? cursor.attempt : 1;
       const offsetNow = cursor.at === 'text' ? cursor.offset : 0;
-      if (cursor.at !== 'text' && cursor.at !== 'step-start') return gap;
+      if (cursor.at !== 'text' && cursor.at !== 'step-start' && cursor.at !== 'context') return gap;
       if (attemptNow > attempt) return old;
       if (attemptNow < attempt) return gap;
       if (end <= offsetNow) return old;
@@ -174,6 +192,8 @@ export function positionLabel(position: EventPosition): string {
       return `${position.step}.0.0`;
     case 'retry':
       return `${position.step}.${position.attempt}.0`;
+    case 'context':
+      return `${position.step}.${position.attempt}.c`;
     case 'text':
       return `${position.step}.${position.attempt}.${position.end}`;
     case 'tool':

@@ -1,5 +1,5 @@
 import type { EventPosition } from './event-position';
-import type { ApprovalDecisionKind, RunError, StepRecord, Usage } from './run-types';
+import type { ApprovalDecisionKind, ContextTrimReport, RunError, StepRecord, TruncationInfo, Usage } from './run-types';
 
 type StepKind = StepRecord['kind'];
 
@@ -21,11 +21,12 @@ export interface ToolProgress {
 export type RunEventBody =
   | { event: 'run.started'; data: Base & { input: string; model: string } }
   | { event: 'step.started'; data: Base & { kind: StepKind } }
+  | { event: 'context.trimmed'; data: Base & { attempt: number } & ContextTrimReport }
   | { event: 'text.delta'; data: Base & { attempt: number; delta: string } }
   | { event: 'step.retrying'; data: Base & { attempt: number; reason: string } }
   | { event: 'tool.started'; data: Base & { callId: string; name: string; arguments: string } }
   | { event: 'tool.progress'; data: Base & { callId: string; name: string; progress: ToolProgress } }
-  | { event: 'tool.completed'; data: Base & { callId: string; name: string; result: string; attempts: number } }
+  | { event: 'tool.completed'; data: Base & { callId: string; name: string; result: string; attempts: number; truncated?: TruncationInfo } }
   | { event: 'tool.failed'; data: Base & { callId: string; name: string; error: string; attempts: number } }
   | { event: 'approval.requested'; data: Base & { callId: string; name: string; arguments: string } }
   | { event: 'approval.decided'; data: Base & { callId: string; name: string; decision: ApprovalDecisionKind; reason?: string } }

@@ -64,6 +64,36 @@ export interface AgentTurnInput {
   /** How long a call that needs approval waits for a decision (default 24 h). */
   approvalTimeoutMs?: number;
   maxSteps: number;
+  /** The model's context window in tokens (default 128,000): what is sent is fitted into it. */
+  contextTokens?: number;
+  /** The run continues as new once its history reaches either (Temporal warns at 10,240 / 10 MB). */
+  historyLimits?: HistoryLimits;
+  /** Session turns: the result carries the turn's messages, fitted into this many characters. */
+  turnChars?: number;
+  /** Set when the run continued as new: what the earlier executions left. */
+  continued?: RunContinuation;
+}
+
+export interface HistoryLimits {
+  events: number;
+  bytes: number;
+}
+
+/** One finished execution of a run that continued as new, and the steps it holds. */
+export interface ExecutionSegment {
+  executionId: string;
+  firstStep: number;
+  lastStep: number;
+}
+
+/** What a run carries into its next execution: pointers and totals, never the steps' content. */
+export interface RunContinuation {
+  segments: ExecutionSegment[];
+  usage: Usage;
+  /** Model steps run so far (maxSteps counts them over the whole run). */
+  modelSteps: number;
+  /** An approval wait in progress: it goes on, same step and deadline, in the new execution. */
+  approval?: { record: ApprovalStepRecord; toolCalls: ToolCall[] };
 }
 
 export interface LlmStepRecord {
@@ -78,6 +108,25 @@ export interface LlmStepRecord {
   finishReason?: string;
   /** The text streamed before the run was cancelled in this step. */
   partialText?: string;
+  /** What was left out of the conversation to fit the model's context window (final attempt). */
+  context?: ContextTrimReport;
+}
+
+/** Data of a context.trimmed event: what the model was not sent, to fit its context window. */
+export interface ContextTrimReport {
+  tokensBefore: number;
+  tokensAfter: number;
+  maxTokens: number;
+  toolResultsLeftOut: number;
+  messagesLeftOut: number;
+  /** Counted with an estimate (unknown model), not the model's tokenizer. */
+  estimate: boolean;
+}
+
+/** A tool result cut to fit: the model reads a marker that says how much is missing. */
+export interface TruncationInfo {
+  totalBytes: number;
+  keptBytes: number;
 }
 
 export interface ToolCallRecord {
@@ -88,6 +137,7 @@ export interface ToolCallRecord {
   result?: string;
   error?: string;
   attempts?: number;
+  truncated?: TruncationInfo;
 }
 
 /** Order in which tool events happened within one tools step; ids are positions in this list. */
@@ -157,14 +207,71 @@ export interface RunState {
   output?: string;
   usage: Usage;
   error?: RunError;
+  /** Step number of steps[0]: steps of earlier executions (segments) are not in this state. */
+  firstStep?: number;
+  /** Earlier executions of a run that continued as new. */
+  segments?: ExecutionSegment[];
+}
+
+/**
+ * What a run's workflow returns (and its failures carry) since histories are bounded: the state
+ * without the steps' content, which stays where it was written once (the activities' results),
+ * readable page by page with the runPage query. Results of older runs are whole RunStates.
+ */
+export interface RunSummary extends Omit<RunState, 'steps'> {
+  steps?: undefined;
+  /** Every execution of the run, this last one included. */
+  segments: ExecutionSegment[];
+  /** Session turns: the messages the turn added (see turnChars). */
+  turn?: ChatMessage[];
+  /** Cancelled runs: the text streamed before the cancel. */
+  partial?: string;
+}
+
+export interface PendingApproval {
+  step: number;
+  callId: string;
+  name: string;
+  arguments: string;
+  deadline: string;
+}
+
+/** One page of a run's steps as one execution holds them (the runPage query). */
+export interface StepPageRequest {
+  fromStep: number;
+  /** The first step is a tools step: start at this call (the earlier ones came on a page before). */
+  fromCall?: number;
+  /** Content per page; a page holds at least one call or step. */
+  maxBytes?: number;
+  /** Also send the context the run was given (system prompt, earlier messages). */
+  withContext?: boolean;
+}
+
+export interface StepPage {
+  run: RunSummary;
+  /** First step of this execution. */
+  firstStep: number;
+  steps: StepRecord[];
+  /** steps[0] is a tools step given from this call on. */
+  callsFrom?: number;
+  /** More of this execution's steps, from here. */
+  next?: { step: number; call?: number };
+  context?: ChatMessage[];
+  pendingApprovals: PendingApproval[];
 }
 
 export interface LlmStepInput {
   runId: string;
   step: number;
   model: string;
-  messages: ChatMessage[];
+  /**
+   * The whole conversation: runs recorded before bounded histories, and a run's first step when
+   * its context is small. Otherwise the activity reads the conversation from the run's workflow
+   * (runPage queries), reading only the steps its worker has not seen.
+   */
+  messages?: ChatMessage[];
   tools: string[];
+  contextTokens?: number;
 }
 
 export interface LlmStepResult {
@@ -175,6 +282,7 @@ export interface LlmStepResult {
   attempt: number;
   /** False when the endpoint refused streaming and a plain call was made. */
   streamed: boolean;
+  context?: ContextTrimReport;
 }
 
 export interface ToolActivityInput {
@@ -186,10 +294,12 @@ export interface ToolActivityInput {
   /** This call's place among the step's calls, for event positions (see event-position.ts). */
   callIndex: number;
   callCount: number;
+  /** The most this call's result may take (the step's share); the worker may cap it lower. */
+  maxResultBytes?: number;
 }
 
 export type ToolActivityResult =
-  | { ok: true; result: string; attempts: number }
+  | { ok: true; result: string; attempts: number; truncated?: TruncationInfo }
   | { ok: false; error: string; attempts: number };
 
 /**
@@ -199,21 +309,24 @@ export type ToolActivityResult =
  * workflow does not store the conversation a second time. Pure and deterministic (workflow code).
  */
 export function turnMessages(state: Pick<RunState, 'input' | 'steps'>): ChatMessage[] {
-  const messages: ChatMessage[] = [{ role: 'user', content: state.input }];
-  for (const step of state.steps) {
-    if (step.status !== 'completed') continue;
-    if (step.kind === 'llm') {
-      const toolCalls = step.toolCalls ?? [];
-      messages.push({
+  return [{ role: 'user', content: state.input }, ...state.steps.flatMap(stepMessages)];
+}
+
+/** The messages one finished step adds to the conversation (none for approval steps). */
+export function stepMessages(step: StepRecord): ChatMessage[] {
+  if (step.status !== 'completed') return [];
+  if (step.kind === 'llm') {
+    const toolCalls = step.toolCalls ?? [];
+    return [
+      {
         role: 'assistant',
         content: step.text || null,
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls.map((call) => ({ id: call.id, type: 'function' as const, function: { name: call.name, arguments: call.arguments } })) } : {}),
-      });
-    } else if (step.kind === 'tools') {
-      for (const call of step.calls) {
-        messages.push({ role: 'tool', tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` });
-      }
-    }
+      },
+    ];
   }
-  return messages;
+  if (step.kind === 'tools') {
+    return step.calls.map((call) => ({ role: 'tool' as const, tool_call_id: call.callId, content: call.status === 'completed' ? (call.result ?? '') : `Error: ${call.error}` }));
+  }
+  return [];
 }

@@ -2,7 +2,12 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   CancelledFailure,
+  ContinueAsNew,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
   isCancellation,
   patched,
   proxyActivities,
@@ -14,24 +19,36 @@ import {
   addUsage,
   emptyUsage,
   type AgentTurnInput,
+  type ApprovalStepRecord,
   type ChatMessage,
+  type LlmStepInput,
   type LlmStepRecord,
   type RunState,
-  turnMessages,
+  type RunSummary,
+  type ToolCall,
 } from '../shared/run-types';
-import { registerApprovalHandler, runApprovalStep } from './approvals';
-import { failureTypes, maxStepsCap, runStateQuery } from './definitions';
+import { pageOfSteps } from '../shared/step-pages';
+import { registerApprovalHandler, resumeApprovalStep, runApprovalStep, type ApprovalWaitOptions } from './approvals';
+import { defaultHistoryLimits, failureTypes, maxStepsCap, runErrorCodes, runPageQuery, runStateQuery } from './definitions';
+import { addStep, historyFull, pendingApprovals, summarize } from './run-state';
+import { condenseTurn } from './session-context';
 import { failureMessage, runToolStep, runToolStepSequentially } from './tool-step';
 
 // One agent turn: model step, then the tool calls it asked for, results back to the model, until
 // it answers without tools or maxSteps model steps have run. Deterministic: all I/O is in activities.
+//
+// The history grows with the work, not with its square: each piece of content is written once,
+// in the result of the activity that produced it. Model steps are not sent the conversation (the
+// activity reads what its worker lacks with the runPage query), the result and failures carry a
+// summary, and before the history reaches Temporal's limits the run continues as new, carrying
+// pointers to the executions before it.
 
 const modelRetry = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
   maximumAttempts: 5,
-  nonRetryableErrorTypes: ['ModelRequestRejected'],
+  nonRetryableErrorTypes: ['ModelRequestRejected', 'ContextWindowExceeded'],
 };
 const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
   startToCloseTimeout: '10 minutes',
@@ -42,28 +59,103 @@ const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
+/** A first step's context up to this size rides in its input, which saves the activity a query. */
+const inlineContextChars = 8 * 1024;
+
 /** What a cancelled activity handed over (llmStep: the text it had streamed). */
 function cancelledDetails(error: unknown): { partialText?: unknown } | undefined {
   const cause = error instanceof ActivityFailure ? error.cause : undefined;
   return cause instanceof CancelledFailure ? (cause.details[0] as { partialText?: unknown } | undefined) : undefined;
 }
 
-export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
+const failureType = (error: unknown) => (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
+
+export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   const runId = workflowInfo().workflowId;
+  // Runs recorded before bounded histories replay without continuing as new.
+  const bounded = patched('bounded-history');
   const maxSteps = Math.max(1, Math.min(input.maxSteps, maxStepsCap));
-  // What the model is sent: this context, then the turn so far, rebuilt from the steps (the state
-  // and the result do not hold the conversation a second time).
+  const limits = input.historyLimits ?? defaultHistoryLimits;
+  const continued = input.continued;
+  const segments = continued?.segments ?? [];
+  const firstStep = (segments.at(-1)?.lastStep ?? 0) + 1;
+  // What the model is sent: this context, then the turn so far, rebuilt from the steps.
   const context: ChatMessage[] = [...(input.system ? [{ role: 'system' as const, content: input.system }] : []), ...(input.messages ?? [])];
-  const state: RunState = { runId, input: input.input, model: input.model, status: 'running', steps: [], stepCount: 0, usage: emptyUsage() };
+  const state: RunState = {
+    runId,
+    input: input.input,
+    model: input.model,
+    status: 'running',
+    steps: [],
+    stepCount: firstStep - 1,
+    usage: continued?.usage ?? emptyUsage(),
+    firstStep,
+    segments,
+  };
+  let modelSteps = continued?.modelSteps ?? 0;
   setHandler(runStateQuery, () => state);
+  setHandler(runPageQuery, (request) => {
+    const contextSize = request.withContext ? JSON.stringify(context).length : 0;
+    const maxBytes = request.maxBytes === undefined ? undefined : Math.max(1024, request.maxBytes - contextSize);
+    return {
+      run: summarize(state),
+      firstStep,
+      ...pageOfSteps(state.steps, firstStep, { ...request, maxBytes }),
+      ...(request.withContext ? { context } : {}),
+      pendingApprovals: pendingApprovals(state),
+    };
+  });
   registerApprovalHandler(state);
 
+  /** Goes on in a new execution: same run id, steps numbered on, nothing of their content carried. */
+  const continueRun = async (approval?: { record: ApprovalStepRecord; toolCalls: ToolCall[] }): Promise<never> => {
+    // A cancel that came with the last activation must not be left behind in this execution.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled');
+    await condition(allHandlersFinished);
+    const lastStep = approval ? approval.record.step - 1 : state.stepCount;
+    return continueAsNew<typeof agentTurn>({
+      ...input,
+      continued: {
+        segments: [...segments, { executionId: workflowInfo().runId, firstStep, lastStep }],
+        usage: state.usage,
+        modelSteps,
+        ...(approval ? { approval } : {}),
+      },
+    });
+  };
+  // An execution goes on as new only once it has done something of its own (no endless chain
+  // under tiny limits): more than the approval wait it may have been handed.
+  const progressed = () => state.steps.length > (continued?.approval ? 1 : 0);
+  const mayContinue = () => bounded && progressed() && historyFull(limits);
+  const approvalOptions = (toolCalls: ToolCall[]): ApprovalWaitOptions => ({ historyFull: mayContinue, continueAsNew: (record) => continueRun({ record, toolCalls }) });
+
+  const finish = (): RunSummary => {
+    const summary = summarize(state);
+    if (input.turnChars !== undefined) summary.turn = condenseTurn(input.input, state.steps, firstStep > 1, input.turnChars);
+    return summary;
+  };
+  const fail = (code: string, message: string, type: string = failureTypes.runFailed): never => {
+    state.status = 'failed';
+    state.error = { code, message };
+    throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [bounded ? summarize(state) : state] });
+  };
+
   try {
-    for (let modelSteps = 0; modelSteps < maxSteps; modelSteps++) {
-      const record: LlmStepRecord = { step: state.steps.length + 1, kind: 'llm', status: 'running' };
-      state.stepCount = state.steps.push(record);
-      const messages = [...context, ...turnMessages(state)];
-      const result = await llmStep({ runId, step: record.step, model: input.model, messages, tools: input.tools });
+    if (continued?.approval) {
+      const { record, toolCalls } = continued.approval;
+      const decisions = await resumeApprovalStep(state, record, approvalOptions(toolCalls));
+      await runToolStep(state, input, toolCalls, decisions);
+    }
+    while (modelSteps < maxSteps) {
+      if (mayContinue()) await continueRun();
+      const record = addStep<LlmStepRecord>(state, { step: state.stepCount + 1, kind: 'llm', status: 'running' });
+      modelSteps++;
+      const stepInput: LlmStepInput = { runId, step: record.step, model: input.model, tools: input.tools, ...(input.contextTokens ? { contextTokens: input.contextTokens } : {}) };
+      if (record.step === 1) {
+        const messages = [...context, { role: 'user' as const, content: input.input }];
+        if (!bounded || JSON.stringify(messages).length <= inlineContextChars) stepInput.messages = messages;
+      }
+      const result = await llmStep(stepInput);
       Object.assign(record, {
         status: 'completed',
         attempt: result.attempt,
@@ -71,24 +163,23 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
         toolCalls: result.toolCalls,
         usage: result.usage,
         finishReason: result.finishReason,
+        ...(result.context ? { context: result.context } : {}),
       });
       state.usage = addUsage(state.usage, result.usage);
       if (result.toolCalls.length === 0) {
         state.status = 'completed';
         state.output = result.text;
-        return state;
+        return finish();
       }
       // Runs recorded before parallel tool calls ran them one by one through `runTool`.
       if (patched('parallel-tool-calls')) {
-        const decisions = await runApprovalStep(state, input, result.toolCalls);
+        const decisions = await runApprovalStep(state, input, result.toolCalls, approvalOptions(result.toolCalls));
         await runToolStep(state, input, result.toolCalls, decisions);
       } else await runToolStepSequentially(state, result.toolCalls);
     }
-    const message = `the model was still calling tools after ${maxSteps} model steps (maxSteps)`;
-    state.status = 'failed';
-    state.error = { code: 'max_steps_exceeded', message };
-    throw ApplicationFailure.create({ type: failureTypes.maxStepsExceeded, message, nonRetryable: true, details: [state] });
+    return fail(runErrorCodes.maxStepsExceeded, `the model was still calling tools after ${maxSteps} model steps (maxSteps)`, failureTypes.maxStepsExceeded);
   } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
     if (isCancellation(error)) {
       state.status = 'cancelled';
       const current = state.steps.at(-1);
@@ -96,11 +187,8 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunState> {
       if (current?.kind === 'llm' && current.status === 'running' && typeof partialText === 'string') current.partialText = partialText;
       throw error;
     }
-    if (error instanceof ApplicationFailure && error.type === failureTypes.maxStepsExceeded) throw error;
-    const message = failureMessage(error);
-    state.status = 'failed';
-    state.error = { code: 'model_step_failed', message };
-    throw ApplicationFailure.create({ type: failureTypes.runFailed, message, nonRetryable: true, details: [state] });
+    if (error instanceof ApplicationFailure && (error.type === failureTypes.maxStepsExceeded || error.type === failureTypes.runFailed)) throw error;
+    const code = failureType(error) === 'ContextWindowExceeded' ? runErrorCodes.contextWindowExceeded : runErrorCodes.modelStepFailed;
+    return fail(code, failureMessage(error));
   }
 }
-

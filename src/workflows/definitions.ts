@@ -1,12 +1,28 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, ChatMessage, RunState } from '../shared/run-types';
+import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, ChatMessage, HistoryLimits, RunState, StepPage, StepPageRequest } from '../shared/run-types';
 
 // Messages of the agent-turn workflow, defined once for the workflow, the API and the tests.
 
 export const agentTurnWorkflowType = 'agentTurn';
 
-/** The durable state of a run: completed steps, the step in flight, the end. */
+/**
+ * The durable state of a run as this execution holds it. Kept for readers of runs recorded
+ * before bounded histories; a long run's state can pass Temporal's 2 MB limit, so reads use
+ * runPage.
+ */
 export const runStateQuery = defineQuery<RunState>('runState');
+
+/** One page of the steps this execution holds, with the run's summary. */
+export const runPageQuery = defineQuery<StepPage, [StepPageRequest]>('runPage');
+
+/**
+ * When a run continues as new (between steps, or during an approval wait): well before Temporal's
+ * warnings (10,240 events, 10 MB), so that the largest step (toolStepResultBytes) still fits.
+ */
+export const defaultHistoryLimits: HistoryLimits = { events: 4000, bytes: 4 * 1024 * 1024 };
+
+/** All results of one tools step together: each call gets an equal share of this at most. */
+export const toolStepResultBytes = 2 * 1024 * 1024;
 
 /** A human decides a call that needs approval; rejected unless that call is waiting. */
 export const decideApprovalUpdate = defineUpdate<{ callId: string; decision: ApprovalDecisionKind }, [ApprovalDecision]>('decideApproval');
@@ -14,6 +30,13 @@ export const decideApprovalUpdate = defineUpdate<{ callId: string; decision: App
 export const failureTypes = {
   maxStepsExceeded: 'MaxStepsExceeded',
   runFailed: 'RunFailed',
+} as const;
+
+/** Codes of run.failed errors that the workflow sets (Temporal's own ends add terminated, timed_out). */
+export const runErrorCodes = {
+  maxStepsExceeded: 'max_steps_exceeded',
+  modelStepFailed: 'model_step_failed',
+  contextWindowExceeded: 'context_window_exceeded',
 } as const;
 
 /** Hard upper bound on maxSteps whatever the caller asks. */

@@ -10,7 +10,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { turnMessages, type ChatMessage, type RunState } from '../shared/run-types';
+import { turnMessages, type ChatMessage, type RunState, type RunSummary } from '../shared/run-types';
 import { agentTurn } from './agent-turn';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
 import { trimContext } from './session-context';
@@ -30,7 +30,7 @@ export async function session(input: SessionInput): Promise<void> {
     generation: input.carried ? input.carried.generation + 1 : 0,
   };
   let messages: ChatMessage[] = input.carried?.messages ?? [];
-  let running: { turn: SessionTurn; result: Promise<RunState> } | undefined;
+  let running: { turn: SessionTurn; result: Promise<RunState | RunSummary> } | undefined;
   // Set once the history is long enough: new messages are refused (the API retries them against
   // the next run of the session) so that continuing as new cannot be put off forever.
   let continuing = false;
@@ -46,7 +46,8 @@ export async function session(input: SessionInput): Promise<void> {
       const context = trimContext(messages, input.contextChars);
       const child = await startChild(agentTurn, {
         workflowId: runId,
-        args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps }],
+        // The turn hands back what it added, in at most the session's context size.
+        args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps, turnChars: input.contextChars }],
         // A turn outlives nothing: closing the session abandons no run in the middle.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
       });
@@ -71,7 +72,8 @@ export async function session(input: SessionInput): Promise<void> {
     try {
       const result = await current.result;
       // What the turn added after the context it was given: the user message, answers, tool results.
-      messages = [...messages, ...turnMessages(result)];
+      // (Runs recorded before bounded histories returned their whole state instead.)
+      messages = [...messages, ...(result.steps ? turnMessages(result as RunState) : (result.turn ?? []))];
       current.turn.status = 'completed';
       current.turn.output = (result.output ?? '').slice(0, 200);
     } catch (error) {

@@ -15,6 +15,8 @@ import type {
   ToolPolicy,
   ToolStepRecord,
 } from '../shared/run-types';
+import { toolStepResultBytes } from './definitions';
+import { addStep } from './run-state';
 
 // The tools step of an agent turn: every call of a model message as its own activity, in
 // parallel, bounded; outcomes recorded as they complete, results to the model in call order.
@@ -51,15 +53,13 @@ export function failureMessage(error: unknown): string {
 }
 
 function newToolStep(state: RunState, toolCalls: ToolCall[]): ToolStepRecord {
-  const record: ToolStepRecord = {
-    step: state.steps.length + 1,
+  return addStep<ToolStepRecord>(state, {
+    step: state.stepCount + 1,
     kind: 'tools',
     status: 'running',
     calls: toolCalls.map((call) => ({ callId: call.id, name: call.name, arguments: call.arguments, status: 'pending' })),
     events: [],
-  };
-  state.stepCount = state.steps.push(record);
-  return record;
+  });
 }
 
 /** Runs one call and records its outcome; a failure becomes a result the model reads. */
@@ -77,6 +77,8 @@ async function runCall(state: RunState, record: ToolStepRecord, callIndex: numbe
       arguments: call.arguments,
       callIndex,
       callCount: record.calls.length,
+      // All results of a step together stay well under Temporal's limits, however many calls.
+      maxResultBytes: Math.floor(toolStepResultBytes / record.calls.length),
     });
   } catch (error) {
     if (isCancellation(error)) throw error;
@@ -87,6 +89,7 @@ async function runCall(state: RunState, record: ToolStepRecord, callIndex: numbe
   if (outcome.ok) {
     call.status = 'completed';
     call.result = outcome.result;
+    if (outcome.truncated) call.truncated = outcome.truncated;
   } else {
     call.status = 'failed';
     call.error = outcome.error;

@@ -80,6 +80,8 @@ export function orderKey(id: string): number[] {
   if (middle === 'done') return [Number(step), 2];
   if (middle === 't') return [Number(step), 1, 0, last!.split('-').reduce((sum, mark) => sum + (mark === 'd' ? 1e6 : Number(mark)), 0)];
   if (middle === '0') return [Number(step), 0];
+  // context.trimmed comes after its attempt's retry (offset 0) and before its text.
+  if (last === 'c') return [Number(step), 1, Number(middle), 0.5];
   return [Number(step), 1, Number(middle), Number(last)];
 }
 

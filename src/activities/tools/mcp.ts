@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ProgressNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { z } from 'zod';
@@ -65,10 +67,11 @@ export async function connectMcpServers(servers: Record<string, McpServerConfig>
         'command' in config
           ? new StdioClientTransport({ command: config.command, args: config.args, env: { ...getDefaultEnvironment(), ...config.env }, cwd: config.cwd, stderr: 'inherit' })
           : new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } });
+      const progress = routeProgress(client);
       await client.connect(transport);
       clients.push(client);
       const { tools: listed } = await client.listTools();
-      for (const tool of listed) tools.push(mcpTool(client, server, tool, config.timeoutMs ?? 60_000));
+      for (const tool of listed) tools.push(mcpTool(client, progress, server, tool, config.timeoutMs ?? 60_000));
       log(`MCP server "${server}": ${listed.length} tools (${listed.map((tool) => tool.name).join(', ')})`);
     }
   } catch (error) {
@@ -85,7 +88,25 @@ interface ListedTool {
   annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean };
 }
 
-function mcpTool(client: Client, server: string, tool: ListedTool, timeoutMs: number): ToolDefinition<Record<string, unknown>> {
+type ProgressRoutes = Map<string, (progress: Progress) => void>;
+
+/**
+ * Progress notifications by token, ours rather than the SDK's onprogress: the SDK hands a
+ * notification to its handler a microtask later but forgets the call's progress handler as soon as
+ * the response is read, so the last progress of a call, read in the same chunk as its response,
+ * was lost. A route here lives until the call's own code has resumed, after every notification
+ * read before the response.
+ */
+function routeProgress(client: Client): ProgressRoutes {
+  const routes: ProgressRoutes = new Map();
+  client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
+    const { progressToken, ...progress } = notification.params;
+    routes.get(String(progressToken))?.(progress);
+  });
+  return routes;
+}
+
+function mcpTool(client: Client, routes: ProgressRoutes, server: string, tool: ListedTool, timeoutMs: number): ToolDefinition<Record<string, unknown>> {
   return {
     name: toolName(server, tool.name),
     description: tool.description ?? `${tool.name} (MCP server ${server})`,
@@ -95,17 +116,21 @@ function mcpTool(client: Client, server: string, tool: ListedTool, timeoutMs: nu
     idempotent: tool.annotations?.readOnlyHint === true || tool.annotations?.idempotentHint === true,
     timeoutMs,
     async run(args, context) {
-      const result = await client.callTool({ name: tool.name, arguments: args }, undefined, {
-        signal: context.signal,
-        timeout: timeoutMs,
-        resetTimeoutOnProgress: true,
-        onprogress: (progress) =>
-          context.progress({
-            ...(progress.message ? { message: progress.message } : {}),
-            ...(progress.total ? { fraction: progress.progress / progress.total } : {}),
-            data: { progress: progress.progress, ...(progress.total ? { total: progress.total } : {}) },
-          }),
-      });
+      const progressToken = randomUUID();
+      routes.set(progressToken, (progress) =>
+        context.progress({
+          ...(progress.message ? { message: progress.message } : {}),
+          ...(progress.total ? { fraction: progress.progress / progress.total } : {}),
+          data: { progress: progress.progress, ...(progress.total ? { total: progress.total } : {}) },
+        }),
+      );
+      let result;
+      try {
+        // The request's timeout is the tool's whole budget: the activity ends there anyway.
+        result = await client.callTool({ name: tool.name, arguments: args, _meta: { progressToken } }, undefined, { signal: context.signal, timeout: timeoutMs });
+      } finally {
+        routes.delete(progressToken);
+      }
       const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
       const text = content.map((part) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`)).join('\n');
       if (result.isError) throw new ToolInputError(text || `MCP tool ${tool.name} reported an error`);

@@ -73,24 +73,33 @@ export function createWorkspaceTools(root: string): ToolDefinition[] {
     },
   };
 
-  const readFileTool: ToolDefinition<{ path: string; maxBytes: number }> = {
+  const readFileTool: ToolDefinition<{ path: string; maxBytes: number; offset: number }> = {
     name: 'read_file',
-    description: 'Reads a text file of the workspace (the first maxBytes bytes).',
+    description: 'Reads a text file of the workspace: maxBytes bytes from offset (default: the first 100,000 bytes). A result with nextOffset has more: read again from there.',
     parameters: z.object({
       path: z.string().min(1).max(4000).describe('A file, relative to the workspace'),
       maxBytes: z.number().int().min(1).max(maxFileBytes).default(100_000),
+      offset: z.number().int().min(0).default(0).describe('Byte offset to start reading at'),
     }),
     idempotent: true,
     timeoutMs: 30_000,
-    async run({ path, maxBytes }) {
+    async run({ path, maxBytes, offset = 0 }) {
       const file = await workspace.resolve(path);
       const info = await stat(file);
       if (!info.isFile()) throw new ToolInputError(`not a file: ${path}`);
       const handle = await open(file, 'r');
       try {
-        const buffer = Buffer.alloc(Math.min(maxBytes, info.size));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-        return { path: await workspace.display(file), size: info.size, truncated: info.size > bytesRead, content: buffer.subarray(0, bytesRead).toString('utf8') };
+        const buffer = Buffer.alloc(Math.max(0, Math.min(maxBytes, info.size - offset)));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+        const end = offset + bytesRead;
+        return {
+          path: await workspace.display(file),
+          size: info.size,
+          ...(offset > 0 ? { offset } : {}),
+          truncated: info.size > end,
+          ...(info.size > end ? { nextOffset: end } : {}),
+          content: buffer.subarray(0, bytesRead).toString('utf8'),
+        };
       } finally {
         await handle.close();
       }

@@ -1,0 +1,142 @@
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { PendingApproval, RunError, RunState, RunSummary, StepRecord } from '../shared/run-types';
+import { stepSize } from '../shared/step-pages';
+import { RunPages } from '../temporal/run-pages';
+
+// The durable tier, read page by page: a run's summary and a window of its steps, from whichever
+// executions hold them. Never one query result with the whole run (a long run's steps are
+// megabytes), and every way a run can end is reported: Temporal's own ends (terminated from the
+// UI or CLI, timed out) become a failed run with the reason.
+
+export class RunNotFoundError extends Error {
+  constructor(readonly runId: string) {
+    super(`no run with id "${runId}"`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+/** A run as a reader sees it: its summary and the steps from `fromStep` on, as many as fit. */
+export interface RunView extends Omit<RunState, 'steps'>, Pick<RunSummary, 'partial'> {
+  /** The latest execution (Web UI links). */
+  executionId: string;
+  steps: StepRecord[];
+  /** Step number of steps[0] (or where they would start). */
+  fromStep: number;
+  /** Set when the window stopped before the run's last step: read on from here. */
+  nextStep?: number;
+  pendingApprovals: PendingApproval[];
+}
+
+export interface ReadOptions {
+  fromStep?: number;
+  /** Content of the steps in the window, about (at least one step). */
+  maxBytes?: number;
+}
+
+const { HistoryEventFilterType } = proto.temporal.api.enums.v1;
+const defaultWindowBytes = 1024 * 1024;
+
+/** Runs recorded before bounded histories returned (and failed with) their whole state. */
+const isWholeState = (value: RunState | RunSummary): value is RunState => Array.isArray(value.steps);
+
+export class RunReader {
+  readonly pages: RunPages;
+
+  constructor(private readonly client: Client) {
+    this.pages = new RunPages(client);
+  }
+
+  async read(runId: string, options: ReadOptions = {}): Promise<RunView> {
+    const fromStep = Math.max(1, options.fromStep ?? 1);
+    const maxBytes = options.maxBytes ?? defaultWindowBytes;
+    const handle = this.client.workflow.getHandle(runId);
+    let description;
+    try {
+      description = await handle.describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
+    }
+    const executionId = description.runId;
+    const status = description.status.name;
+    const execution = this.client.workflow.getHandle(runId, executionId);
+
+    let summary: RunState | RunSummary | undefined;
+    if (status === 'COMPLETED') summary = (await execution.result()) as RunState | RunSummary;
+    if (status === 'FAILED') summary = await failureDetails(execution, runId);
+    let pendingApprovals: PendingApproval[] = [];
+    let window: { steps: StepRecord[]; nextStep?: number } | undefined;
+    if (!summary) {
+      // Running, cancelled, or ended by Temporal itself: the workflow's own answer (a closed
+      // execution's is replayed by a worker), with the first page of steps.
+      const page = await this.pages.page(runId, executionId, { fromStep, maxBytes: Math.min(maxBytes, 256 * 1024) }, status !== 'RUNNING');
+      summary = page.run;
+      pendingApprovals = page.pendingApprovals;
+      if (fromStep >= page.firstStep) {
+        const steps = page.next?.call !== undefined ? page.steps.slice(0, -1) : page.steps;
+        const nextStep = page.next ? page.next.step : undefined;
+        if (nextStep === undefined || steps.length > 0) window = { steps, ...(nextStep !== undefined ? { nextStep } : {}) };
+      }
+    }
+    window ??= await this.window(runId, summary, fromStep, maxBytes, status !== 'RUNNING');
+    const view: RunView = { ...withoutSteps(summary), executionId, fromStep, ...window, pendingApprovals };
+    if (status === 'TERMINATED' || status === 'TIMED_OUT' || (status === 'FAILED' && view.status === 'running')) {
+      return { ...view, status: 'failed', error: await this.endedByTemporal({ workflowId: runId, runId: executionId }, status), pendingApprovals: [] };
+    }
+    if (status === 'CANCELLED') return { ...view, status: 'cancelled', pendingApprovals: [] };
+    return view;
+  }
+
+  private async window(runId: string, summary: RunState | RunSummary, fromStep: number, maxBytes: number, closed: boolean): Promise<{ steps: StepRecord[]; nextStep?: number }> {
+    if (isWholeState(summary)) {
+      const steps: StepRecord[] = [];
+      let used = 0;
+      for (const step of summary.steps.slice(fromStep - 1)) {
+        if (steps.length > 0 && used + stepSize(step) > maxBytes) return { steps, nextStep: step.step };
+        steps.push(step);
+        used += stepSize(step);
+      }
+      return { steps };
+    }
+    const steps: StepRecord[] = [];
+    for await (const { record } of this.pages.steps(runId, summary.segments, fromStep, { maxBytes, currentClosed: closed })) steps.push(record);
+    const last = steps.at(-1)?.step ?? fromStep - 1;
+    return last < summary.stepCount ? { steps, nextStep: last + 1 } : { steps };
+  }
+
+  /** Why Temporal ended the run: the reason given to terminate it, or its timeout. */
+  private async endedByTemporal(execution: { workflowId: string; runId: string }, status: string): Promise<RunError> {
+    if (status === 'TIMED_OUT') return { code: 'timed_out', message: 'the run timed out in Temporal (its workflow execution timeout passed)' };
+    if (status === 'FAILED') return { code: 'failed', message: 'the run failed in Temporal' };
+    try {
+      const history = await this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: execution.workflowId, runId: execution.runId },
+        historyEventFilterType: HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+      });
+      const attributes = history.history?.events?.[0]?.workflowExecutionTerminatedEventAttributes;
+      const reason = attributes?.reason?.trim();
+      const by = attributes?.identity?.trim();
+      return { code: 'terminated', message: `the run was terminated in Temporal${by ? ` by ${by}` : ''}${reason ? `: ${reason.slice(0, 2000)}` : ''}` };
+    } catch {
+      return { code: 'terminated', message: 'the run was terminated in Temporal' };
+    }
+  }
+}
+
+async function failureDetails(execution: WorkflowHandle, runId: string): Promise<RunState | RunSummary | undefined> {
+  try {
+    await execution.result();
+  } catch (error) {
+    const details = error instanceof WorkflowFailedError ? (error.cause as { details?: unknown[] } | undefined)?.details : undefined;
+    const state = details?.[0] as RunState | RunSummary | undefined;
+    if (state?.runId === runId) return state;
+  }
+  return undefined;
+}
+
+function withoutSteps(summary: RunState | RunSummary): Omit<RunState, 'steps'> {
+  const { steps: _steps, ...rest } = summary;
+  return rest;
+}

@@ -7,6 +7,7 @@ import { cdfChart } from './charts';
 import { concurrencyScenario, concurrencySection } from './concurrency';
 import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
+import { longRunsScenario, longRunsSection } from './long-runs';
 import { toolsScenario, toolsSection } from './tools';
 import { streamingScenario, streamingSection } from './streaming';
 import { throughputScenario, throughputSection } from './throughput';
@@ -19,10 +20,10 @@ import { ttftScenario, ttftSection } from './ttft';
 
 const full = process.argv.includes('--full') || process.env.BENCH_MODE === 'full';
 const mode = full
-  ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100] }
-  : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50] };
+  ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], longRuns: [10, 100, 500] }
+  : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'history', 'tools', 'cancel'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'history', 'long-runs', 'tools', 'cancel'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -82,6 +83,11 @@ try {
     sections.push(reproducible('history', historySection(history)));
     console.log(`history: ${history.map((row) => `${row.tokens} tokens -> ${row.events} events, ${row.bytes} bytes`).join('; ')}`);
   }
+  if (scenarios.has('long-runs')) {
+    const longRuns = await longRunsScenario(temporal, mode.longRuns);
+    results.longRuns = longRuns;
+    sections.push(reproducible('long-runs', longRunsSection(longRuns)));
+  }
   if (scenarios.has('tools')) {
     const tools = await toolsScenario(temporal);
     results.tools = tools;
@@ -114,7 +120,7 @@ or a difference against a baseline measured in the same run. Raw figures:
 
 - Date: ${date}
 - Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB
-- Node ${versions.node}; ${versions.temporalCli}; embedded dev server (SQLite in memory); ${mode.name} mode
+- Node ${versions.node}; ${versions.temporalCli}; embedded dev server (SQLite in memory; the TTFT section also on \`npm start\`'s SQLite file); ${mode.name} mode
 
 ${sections.join('\n')}`;
 mkdirSync(join(pageDir, 'charts'), { recursive: true });

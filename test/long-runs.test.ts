@@ -26,7 +26,7 @@ const problems: string[] = [];
 function reply(request: ChatRequest): Reply {
   const userIndex = request.messages.findLastIndex((message) => message.role === 'user');
   const input = request.messages[userIndex]?.content ?? '';
-  const [scenario, countText] = input.split(' ');
+  const [scenario, countText, file = 'big.txt'] = input.split(' ');
   const results = request.messages.slice(userIndex + 1).filter((message) => message.role === 'tool');
   if (scenario === 'read') {
     const wanted = Number(countText);
@@ -34,13 +34,16 @@ function reply(request: ChatRequest): Reply {
     const calls = request.messages.slice(userIndex + 1).flatMap((message) => (message.tool_calls as Array<{ id: string }> | undefined) ?? []);
     const step = calls.length + 1;
     const last = results.at(-1);
-    if (last && !String(last.content).includes('"size":153600')) problems.push(`step ${step}: the newest result is not the file: ${String(last.content).slice(0, 80)}`);
+    if (last && !String(last.content).includes('"content":')) problems.push(`step ${step}: the newest result is not the file: ${String(last.content).slice(0, 80)}`);
     for (const message of request.messages) {
       if (message.role !== 'tool') continue;
       if (!calls.some((call) => call.id === message.tool_call_id)) problems.push(`step ${step}: a tool result without its call`);
     }
     if (step >= wanted) return { kind: 'stream', frames: textFrames(request.model, `Read the file ${step - 1} times. Done.`, fast) };
-    return { kind: 'stream', frames: [...textFrames(request.model, `Step ${step}: reading again. `, fast).slice(0, -1), ...toolCallFrames(request.model, [{ id: `call_read_${step}`, name: 'read_file', arguments: JSON.stringify({ path: 'big.txt', maxBytes: fileBytes }) }], fast)] };
+    return { kind: 'stream', frames: [...textFrames(request.model, `Step ${step}: reading again. `, fast).slice(0, -1), ...toolCallFrames(request.model, [{ id: `call_read_${step}`, name: 'read_file', arguments: JSON.stringify({ path: file, maxBytes: fileBytes }) }], fast)] };
+  }
+  if (scenario === 'overflow') {
+    return { kind: 'json', status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } } };
   }
   return { kind: 'stream', frames: textFrames(request.model, 'ok', fast) };
 }
@@ -67,6 +70,7 @@ before(async () => {
   // Lines of text, as a source file would be.
   const line = 'const value = computeSomethingUseful(input, options); // a line of a large source file\n';
   writeFileSync(join(workspaceDir, 'big.txt'), line.repeat(Math.ceil(fileBytes / line.length)).slice(0, fileBytes));
+  writeFileSync(join(workspaceDir, 'small.txt'), line.repeat(25));
   const config = loadConfig({});
   stack = await startTestStack(environment, reply, {
     toolSettings: { ...config.tools, workspaceDir },
@@ -130,5 +134,56 @@ describe('a run of 200 steps that reads 150 KB at each', () => {
     const perStep = (totalBytes - content) / (2 * modelSteps - 1);
     console.log(`long run: ${histories.length} executions, ${totalBytes} history bytes for ${content} bytes of results, ${perStep.toFixed(0)} bytes per step besides them`);
     assert.ok(totalBytes < content + (2 * modelSteps) * 10 * 1024, `history ${totalBytes} bytes for ${content} bytes of content`);
+  });
+});
+
+describe("the model's context window", () => {
+  const requestsOf = (input: string) => stack.model.requests.filter((request) => request.body.messages.some((message) => message.role === 'user' && message.content === input));
+
+  test('when a run outgrows a small context window, then the oldest results give way to notes, a tool call keeps its result, and context.trimmed says so live and rebuilt', async () => {
+    const input = 'read 8 small.txt';
+    const started = await stack.post('/v1/runs', { input, model: 'gpt-4o-mini', contextTokens: 3000, tools: ['read_file'] });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const live = await readSse(`${stack.url}/v1/runs/${started.body.runId}/events`);
+    assert.equal(live.events.at(-1)?.event, 'run.completed');
+    const trimmed = live.events.filter((event) => event.event === 'context.trimmed');
+    assert.ok(trimmed.length > 0, 'the context was trimmed');
+    for (const event of trimmed) {
+      assert.equal(event.data.maxTokens, 3000);
+      assert.equal(event.data.estimate, false, 'gpt-4o-mini is counted with its own tokenizer');
+      assert.ok(event.data.toolResultsLeftOut >= 1);
+      assert.ok(event.data.tokensAfter < event.data.tokensBefore && event.data.tokensAfter <= 3000);
+      assert.match(event.id, /^\d+\.1\.c$/);
+    }
+    const last = requestsOf(input).at(-1)!.body.messages;
+    assert.match(String(last.find((message) => message.role === 'tool')?.content), /left out to fit the context window: a [\d,]+-character result of read_file/);
+    assert.match(String(last.at(-1)?.content), /"content":/, 'the newest result is whole');
+    const callIds = last.flatMap((message) => ((message.tool_calls as Array<{ id: string }> | undefined) ?? []).map((call) => call.id));
+    assert.deepEqual(last.filter((message) => message.role === 'tool').map((message) => message.tool_call_id), callIds);
+    const late = await readSse(`${stack.url}/v1/runs/${started.body.runId}/events`);
+    assert.deepEqual(
+      late.events.filter((event) => event.event === 'context.trimmed').map(({ id, data }) => ({ id, data })),
+      trimmed.map(({ id, data }) => ({ id, data })),
+    );
+    const run = await stack.get(`/v1/runs/${started.body.runId}`);
+    assert.deepEqual(run.body.steps.filter((step: any) => step.context).length, trimmed.length);
+  });
+
+  test('when the model answers that the context is too long, then the run fails at once with context_window_exceeded, not after retries', async () => {
+    const started = await stack.post('/v1/runs', { input: 'overflow please', tools: [] });
+    const { events } = await readSse(`${stack.url}/v1/runs/${started.body.runId}/events`);
+    assert.equal(events.at(-1)?.event, 'run.failed');
+    assert.equal(events.at(-1)?.data.error.code, 'context_window_exceeded');
+    assert.match(events.at(-1)?.data.error.message, /context window/);
+    assert.equal(requestsOf('overflow please').length, 1);
+  });
+
+  test('when the task alone does not fit the context window, then the run fails with context_window_exceeded without calling the model', async () => {
+    const input = `summarize ${'a long task description '.repeat(400)}`;
+    const started = await stack.post('/v1/runs', { input, tools: [], contextTokens: 1024 });
+    const { events } = await readSse(`${stack.url}/v1/runs/${started.body.runId}/events`);
+    assert.equal(events.at(-1)?.data.error.code, 'context_window_exceeded');
+    assert.match(events.at(-1)?.data.error.message, /1024 tokens/);
+    assert.equal(requestsOf(input).length, 0);
   });
 });

@@ -69,7 +69,15 @@ const deleteFile: ToolDefinition<{ path: string }> = {
 
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;
+/** Tiny history limits: runs continue as new at every chance (bounded histories). */
+let continuingStack: TestStack;
 const fresh = new Map<string, History>();
+
+/** Runs that continue as new: the first execution (ends continuing as new) and the second. */
+const chains: Array<{ name: string; input: string; body?: Record<string, unknown>; approve?: boolean }> = [
+  { name: 'run-continue-as-new', input: 'loop please', body: { maxSteps: 3 } },
+  { name: 'approval-continue-as-new', input: approvalInput, approve: true },
+];
 
 before(async () => {
   environment = await startTemporal();
@@ -94,6 +102,29 @@ before(async () => {
     const history = await environment.client.workflow.getHandle(runId).fetchHistory();
     record(scenario.name, history);
   }
+  continuingStack = await startTestStack(environment, reply, {
+    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile]),
+    limits: { ...loadConfig({}).limits, history: { events: 1, bytes: 1 } },
+  });
+  for (const chain of chains) {
+    const started = await continuingStack.post('/v1/runs', { input: chain.input, ...chain.body });
+    const runId = started.body.runId as string;
+    const firstExecution = decodeURIComponent(started.body.links.temporalUi.split('/').at(-2));
+    let acted: Promise<unknown> | undefined;
+    await readSse(`${continuingStack.url}/v1/runs/${runId}/events`, {
+      until: (event) => {
+        if (chain.approve !== undefined && event.event === 'approval.requested') {
+          acted ??= continuingStack.post(`/v1/runs/${runId}/approvals/${event.data.callId}`, { approve: chain.approve });
+        }
+        return false;
+      },
+    });
+    await acted;
+    const first = await environment.client.workflow.getHandle(runId, firstExecution).fetchHistory();
+    record(`${chain.name}-1`, first);
+    const second = first.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes!.newExecutionRunId!;
+    record(`${chain.name}-2`, await environment.client.workflow.getHandle(runId, second).fetchHistory());
+  }
   // A session long enough to continue as new: the first execution's history ends with it.
   const sessionId = (await stack.post('/v1/sessions', {})).body.sessionId as string;
   const firstExecution = (await environment.client.workflow.getHandle(sessionId).describe()).runId;
@@ -112,6 +143,7 @@ function record(name: string, history: History) {
 }
 
 after(async () => {
+  await continuingStack?.close();
   await stack?.close();
   await environment?.teardown();
 });
@@ -129,6 +161,19 @@ describe('replaying recorded histories', () => {
     });
   }
 
+  for (const chain of chains) {
+    test(`when a ${chain.name} chain just recorded is replayed, then the current code reproduces each execution`, async () => {
+      const first = fresh.get(`${chain.name}-1`)!;
+      const second = fresh.get(`${chain.name}-2`)!;
+      assert.equal(first.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+      const carried = second.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      assert.match(Buffer.from(carried.data!).toString(), /"continued":\{"segments":\[\{"executionId"/);
+      if (chain.approve !== undefined) assert.match(Buffer.from(carried.data!).toString(), /"approval":\{"record"/, 'the approval wait went on in the new execution');
+      await replay(first, `${chain.name}-1`);
+      await replay(second, `${chain.name}-2`);
+    });
+  }
+
   test('when a session history that continued as new is replayed, then the current code reproduces it', async () => {
     const history = fresh.get('session-continue-as-new')!;
     assert.equal(history.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
@@ -138,7 +183,8 @@ describe('replaying recorded histories', () => {
 
   test('when the committed histories are replayed, then the current code reproduces every one', async () => {
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
-    for (const name of [...scenarios.map((scenario) => scenario.name), 'session-continue-as-new']) {
+    const chainFixtures = chains.flatMap((chain) => [`${chain.name}-1`, `${chain.name}-2`]);
+    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new']) {
       assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
     }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);

@@ -185,8 +185,12 @@ export async function* streamRun(
       }
       passPending();
       // A window that stops before the run's last step: read on from where the client now is.
-      if (state.nextStep !== undefined && formatCursor(cursor.value) !== before) {
+      if (state.nextStep !== undefined) {
         if (batch.length > 0) yield flush();
+        if (formatCursor(cursor.value) !== before) continue;
+        // No progress through a window (state that does not match the cursor): never spin.
+        const wait = Math.min(gapMs * 2 ** gapWaits++, 500);
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);
         continue;
       }
       if ((state.status !== 'running' || closedBefore) && state.nextStep === undefined) {

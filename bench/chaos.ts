@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import { startModelServer } from '../src/demo-model/server';
 import { RunReader, type RunView } from '../src/api/run-reader';
+import { sseMessages } from './harness-client';
 import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { startChild, type Child } from '../test/helpers/processes';
@@ -162,24 +163,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (;;) {
       try {
         const response = await fetch(`${liveApi()}/v1/runs/${runId}/events`, { headers: lastId ? { 'Last-Event-ID': lastId } : {} });
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const bytes of response.body!) {
-          buffer += decoder.decode(bytes as Uint8Array, { stream: true });
-          let boundary: number;
-          while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, boundary);
-            buffer = buffer.slice(boundary + 2);
-            const id = /^id: (.*)$/m.exec(block)?.[1];
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (!event || !data) continue;
-            const payload = JSON.parse(data) as { step: number; delta?: string };
-            if (event === 'step.retrying') texts.set(payload.step, '');
-            if (event === 'text.delta') texts.set(payload.step, (texts.get(payload.step) ?? '') + payload.delta);
-            if (id) lastId = id;
-            if (event.startsWith('run.') && event !== 'run.started') return { key, runId, texts };
-          }
+        for await (const { id, event, data } of sseMessages(response.body! as AsyncIterable<Uint8Array>)) {
+          const payload = JSON.parse(data) as { step: number; delta?: string };
+          if (event === 'step.retrying') texts.set(payload.step, '');
+          if (event === 'text.delta') texts.set(payload.step, (texts.get(payload.step) ?? '') + payload.delta);
+          if (id) lastId = id;
+          if (event.startsWith('run.') && event !== 'run.started') return { key, runId, texts };
         }
       } catch {
         // the API died under us

@@ -16,3 +16,20 @@ export async function runToEnd(url: string, body: unknown): Promise<{ runId: str
   }
   return { runId, started, firstDelta, ended: performance.now() };
 }
+
+/** The messages of an SSE response body, as they arrive: id, event and the raw data line. */
+export async function* sseMessages(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ id?: string; event: string; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const bytes of body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) yield { id: /^id: (.*)$/m.exec(block)?.[1], event, data };
+    }
+  }
+}

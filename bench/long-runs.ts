@@ -6,6 +6,7 @@ import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
 import { runHistories } from '../test/helpers/history';
 import { startBenchStack, type BenchTemporal } from './harness';
+import { sseMessages } from './harness-client';
 import { summarize, type Summary } from './stats';
 
 // Long runs: a model that reads a 100 KB workspace file at every step, for 10, 100 and 500 model
@@ -64,21 +65,10 @@ interface Arrival {
 /** Reads a run's SSE stream to its end, noting when each event arrived. */
 async function watch(url: string): Promise<Arrival[]> {
   const response = await fetch(url);
-  const decoder = new TextDecoder();
   const arrivals: Arrival[] = [];
-  let buffer = '';
-  for await (const bytes of response.body!) {
-    buffer += decoder.decode(bytes as Uint8Array, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (!event || !data) continue;
-      arrivals.push({ event, step: (JSON.parse(data) as { step: number }).step, at: performance.now() });
-      if (event.startsWith('run.') && event !== 'run.started') return arrivals;
-    }
+  for await (const { event, data } of sseMessages(response.body! as AsyncIterable<Uint8Array>)) {
+    arrivals.push({ event, step: (JSON.parse(data) as { step: number }).step, at: performance.now() });
+    if (event.startsWith('run.') && event !== 'run.started') return arrivals;
   }
   return arrivals;
 }

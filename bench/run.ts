@@ -84,7 +84,9 @@ try {
     console.log(`history: ${history.map((row) => `${row.tokens} tokens -> ${row.events} events, ${row.bytes} bytes`).join('; ')}`);
   }
   if (scenarios.has('long-runs')) {
-    const longRuns = await longRunsScenario(temporal, mode.longRuns);
+    // BENCH_LONG_RUNS=1000 (comma-separated model steps) measures other lengths.
+    const lengths = process.env.BENCH_LONG_RUNS ? process.env.BENCH_LONG_RUNS.split(',').map(Number) : mode.longRuns;
+    const longRuns = await longRunsScenario(temporal, lengths);
     results.longRuns = longRuns;
     sections.push(reproducible('long-runs', longRunsSection(longRuns)));
   }

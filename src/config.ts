@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ToolSettings } from './activities/tools';
+import { loadTemporalProfile, type TemporalSecurity } from './temporal/connect';
 
 // All configuration, read once from the environment and validated; a bad value fails fast with
 // a message naming the variable. Tests pass their own env.
@@ -39,6 +40,15 @@ const schema = z.object({
   WORKSPACE_DIR: optionalText,
   MCP_CONFIG: optionalText,
   RELAY_SECRET: optionalText,
+  RELAY_ALLOWED_HOSTS: z.string().default(''),
+  AUTH: z.enum(['auto', 'on', 'off']).default('auto'),
+  API_KEYS: optionalText,
+  API_KEYS_FILE: optionalText,
+  CORS_ORIGINS: z.string().default(''),
+  STREAM_TOKEN_SECRET: optionalText,
+  ALLOWED_MODELS: z.string().default(''),
+  MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(200),
+  STREAM_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   STREAM_HOST: z.string().min(1).default('127.0.0.1'),
   STREAM_PORT: port(0),
   STREAM_ADVERTISE_URL: optionalText.pipe(z.url().optional()),
@@ -56,9 +66,11 @@ export interface Config {
   host: string;
   dataDir: string;
   temporal: {
-    /** Set: use this Temporal and start nothing. Unset: start the embedded dev server. */
+    /** Set (TEMPORAL_ADDRESS or the temporal.toml profile): use this Temporal and start nothing. Unset: start the embedded dev server. */
     address?: string;
     namespace: string;
+    /** TLS, API key and gRPC headers for `address`, from the profile (src/temporal/connect.ts). Never logged. */
+    security: TemporalSecurity;
     port: number;
     uiPort: number;
     /** Base URL of the Web UI, for deep links. */
@@ -78,14 +90,33 @@ export interface Config {
     contextTokens: number;
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history: { events: number; bytes: number } };
+  limits: {
+    maxSteps: number;
+    maxInputChars: number;
+    approvalTimeoutMs: number;
+    history: { events: number; bytes: number };
+    /** ALLOWED_MODELS: when set, runs may name only these models. */
+    allowedModels?: string[];
+    /** Open SSE streams per tenant on one API replica. */
+    maxStreamsPerTenant?: number;
+  };
   toolConcurrency: number;
   session: { contextChars: number; historyLimit: number };
   tools: ToolSettings & { resultMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
   /** Between APIs and workers in split deployments. */
-  relay: { secret?: string; host: string; port: number; advertiseUrl?: string };
+  relay: { secret?: string; host: string; port: number; advertiseUrl?: string; allowedHosts: string[] };
+  auth: {
+    mode: 'auto' | 'on' | 'off';
+    keys?: string;
+    keysFile?: string;
+    /** Browser origins allowed by CORS. */
+    corsOrigins: string[];
+    /** Signs stream tokens; unset: derived from RELAY_SECRET, or random per process. */
+    streamTokenSecret?: string;
+    streamTokenTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -95,17 +126,33 @@ export class ConfigError extends Error {
   }
 }
 
+/** Secrets that appeared in examples: anyone may know them. */
+const knownExampleSecrets = ['change-me-to-a-long-random-string', 'change-me', 'secret'];
+
 /** For `npm run worker` and `npm run api`, which talk to each other. */
 export function requireSplitSettings(config: Config, role: 'worker' | 'api'): { address: string; secret: string } {
   const missing = [
-    ...(config.temporal.address ? [] : ['TEMPORAL_ADDRESS (a running Temporal, host:port)']),
+    ...(config.temporal.address ? [] : ['TEMPORAL_ADDRESS (a running Temporal, host:port) or a temporal.toml profile with an address']),
     ...(config.relay.secret ? [] : ['RELAY_SECRET (the same long random string for every API and worker)']),
     ...(role === 'worker' && config.model.useDemo ? ['OPENAI_BASE_URL or OPENAI_API_KEY (the model endpoint)'] : []),
   ];
   if (missing.length > 0) {
     throw new ConfigError(`npm run ${role} needs ${missing.join(', ')}; \`npm start\` runs everything in one process without them.`);
   }
+  const secret = config.relay.secret!;
+  if (Buffer.byteLength(secret) < 32 || knownExampleSecrets.includes(secret)) {
+    throw new ConfigError('RELAY_SECRET must be at least 32 bytes and not an example value: make one with `openssl rand -hex 32`');
+  }
   return { address: config.temporal.address!, secret: config.relay.secret! };
+}
+
+/** The envconfig profile with the TEMPORAL_* variables over it; its errors never quote a secret. */
+function temporalProfile(env: NodeJS.ProcessEnv) {
+  try {
+    return loadTemporalProfile(env);
+  } catch (error) {
+    throw new ConfigError(`Temporal connection: ${(error as Error).message}`);
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -116,14 +163,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const values = parsed.data;
   const useDemo = !values.OPENAI_BASE_URL && !values.OPENAI_API_KEY;
+  const allowed = values.ALLOWED_MODELS.split(',').map((model) => model.trim()).filter(Boolean);
+  const defaultModel = values.MODEL ?? (useDemo ? 'demo' : 'gpt-4o-mini');
+  if (allowed.length > 0 && !allowed.includes(defaultModel)) {
+    throw new ConfigError(`Invalid configuration:\n  MODEL: the default model "${defaultModel}" is not in ALLOWED_MODELS`);
+  }
   const uiPort = values.TEMPORAL_UI_PORT ?? (values.TEMPORAL_PORT === 0 ? 0 : values.TEMPORAL_PORT + 1000);
+  const temporal = temporalProfile(env);
   return {
     port: values.PORT,
     host: values.HOST,
     dataDir: resolve(values.DATA_DIR),
     temporal: {
-      address: values.TEMPORAL_ADDRESS,
-      namespace: values.TEMPORAL_NAMESPACE,
+      address: temporal.address,
+      namespace: temporal.namespace ?? values.TEMPORAL_NAMESPACE,
+      security: temporal.security,
       port: values.TEMPORAL_PORT,
       uiPort,
       uiUrl: (values.TEMPORAL_UI_URL ?? `http://localhost:${uiPort}`).replace(/\/+$/, ''),
@@ -148,11 +202,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxInputChars: values.MAX_INPUT_CHARS,
       approvalTimeoutMs: values.APPROVAL_TIMEOUT_MS,
       history: { events: values.RUN_HISTORY_MAX_EVENTS, bytes: values.RUN_HISTORY_MAX_BYTES },
+      allowedModels: values.ALLOWED_MODELS.split(',').map((model) => model.trim()).filter(Boolean),
+      maxStreamsPerTenant: values.MAX_STREAMS_PER_TENANT,
     },
     toolConcurrency: values.TOOL_CONCURRENCY,
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
-    relay: { secret: values.RELAY_SECRET, host: values.STREAM_HOST, port: values.STREAM_PORT, advertiseUrl: values.STREAM_ADVERTISE_URL },
+    relay: {
+      secret: values.RELAY_SECRET,
+      host: values.STREAM_HOST,
+      port: values.STREAM_PORT,
+      advertiseUrl: values.STREAM_ADVERTISE_URL,
+      allowedHosts: values.RELAY_ALLOWED_HOSTS.split(',').map((host) => host.trim()).filter(Boolean),
+    },
+    auth: {
+      mode: values.AUTH,
+      keys: values.API_KEYS,
+      keysFile: values.API_KEYS_FILE ? resolve(values.API_KEYS_FILE) : undefined,
+      corsOrigins: values.CORS_ORIGINS.split(',').map((origin) => origin.trim().replace(/\/+$/, '')).filter(Boolean),
+      streamTokenSecret: values.STREAM_TOKEN_SECRET ?? values.RELAY_SECRET,
+      streamTokenTtlSeconds: values.STREAM_TOKEN_TTL_SECONDS,
+    },
     tools: {
       resultMaxBytes: values.TOOL_RESULT_MAX_BYTES,
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),

@@ -4,9 +4,12 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
+import { accessFromConfig } from './api/auth/access';
+import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
 import { setUpTools } from './tool-setup';
 import { findTemporalCli, TemporalCliNotFoundError } from './temporal/cli';
+import { clientConnectionOptions, nativeConnectionOptions } from './temporal/connect';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 
 // `npm start`: the embedded Temporal (unless TEMPORAL_ADDRESS), the demo model (unless a real
@@ -38,6 +41,8 @@ async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   const config = loadConfig();
+  // Before anything starts: a setting that would expose every run stops here.
+  const access = accessFromConfig(config);
   // Worker state changes at INFO would bury the URLs printed below; warnings and errors still show.
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -74,8 +79,10 @@ async function main() {
 
   const tools = await setUpTools(config, log);
   cleanups.push(() => tools.close());
-  const connection = await Connection.connect({ address });
-  const nativeConnection = await NativeConnection.connect({ address });
+  // The embedded server is plain, on loopback: the profile's TLS and API key are for TEMPORAL_ADDRESS.
+  const security = devServer ? {} : config.temporal.security;
+  const connection = await Connection.connect(clientConnectionOptions(address, security));
+  const nativeConnection = await NativeConnection.connect(nativeConnectionOptions(address, security));
   cleanups.push(async () => {
     await connection.close();
     await nativeConnection.close();
@@ -99,19 +106,24 @@ async function main() {
     temporalUiUrl: uiUrl,
     host: config.host,
     port: config.port,
+    access,
+    corsOrigins: config.auth.corsOrigins,
+    streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
   });
   cleanups.push(() => stack.stop());
 
   const api = stack.url;
   log('');
   log(`API:         ${api}`);
+  log(access.notice);
   log(`Temporal UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   log('');
-  log('Try it (starts a run, then streams it):');
+  const keyHeader = access.open ? '' : ` -H "authorization: Bearer $API_KEY"`;
+  log(`Try it (starts a run, then streams it${access.open ? '' : '; API_KEY is one of your keys'}):`);
   log(
-    `  curl -s ${api}/v1/runs -H 'content-type: application/json' -d '{"input":"What is 12*7, wait 3 seconds and tell me the time in Asia/Tokyo"}' ` +
+    `  curl -s ${api}/v1/runs${keyHeader} -H 'content-type: application/json' -d '{"input":"What is 12*7, wait 3 seconds and tell me the time in Asia/Tokyo"}' ` +
       `| node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).runId))' ` +
-      `| xargs -I{} curl -sN ${api}/v1/runs/{}/events`,
+      `| xargs -I{} curl -sN${keyHeader} ${api}/v1/runs/{}/events`,
   );
   log('');
   log('Ctrl-C stops everything.');

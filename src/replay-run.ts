@@ -1,10 +1,11 @@
 // `npm run replay -- <runId or sessionId> [executionId]`: fetches a workflow's history from
-// Temporal (TEMPORAL_ADDRESS, default the embedded server's 127.0.0.1:TEMPORAL_PORT) and replays
-// it against the current workflow code. Exit 0 when the code reproduces it; 1 with the
-// nondeterminism otherwise.
+// Temporal (TEMPORAL_ADDRESS or the temporal.toml profile, with its TLS and API key; default the
+// embedded server's 127.0.0.1:TEMPORAL_PORT, plain) and replays it against the current workflow
+// code. Exit 0 when the code reproduces it; 1 with the nondeterminism otherwise.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig } from './config';
+import { clientConnectionOptions } from './temporal/connect';
 import { fetchExecutionHistory } from './temporal/history';
 import { workflowBundle } from './worker';
 
@@ -17,7 +18,8 @@ async function main() {
   const config = loadConfig();
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const address = config.temporal.address ?? `127.0.0.1:${config.temporal.port}`;
-  const connection = await Connection.connect({ address });
+  const security = config.temporal.address ? config.temporal.security : {};
+  const connection = await Connection.connect(clientConnectionOptions(address, security));
   try {
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const history = await fetchExecutionHistory(client, workflowId, executionId);

@@ -5,6 +5,8 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
+import type { Access } from './api/auth/access';
+import type { StreamTokens } from './api/auth/stream-tokens';
 import { RunStore } from './api/run-store';
 import type { RunStreamOptions } from './api/run-stream';
 import type { SseOptions } from './api/sse';
@@ -35,6 +37,10 @@ export interface StackOptions {
   host?: string;
   port?: number;
   stream?: RunStreamOptions & SseOptions;
+  /** Who may call the API (default: open, loopback Host headers only). */
+  access?: Access;
+  corsOrigins?: string[];
+  streamTokens?: StreamTokens;
   /** Replaces activities by name (benchmarks use it to run peer implementations). */
   activityOverrides?: (relay: MemoryRelay) => Record<string, (...args: any[]) => Promise<unknown>>;
   log?: (message: string, error?: unknown) => void;
@@ -77,6 +83,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     temporalUi: { url: options.temporalUiUrl, namespace: options.namespace },
     stream: options.stream,
     log: options.log,
+    access: options.access,
+    corsOrigins: options.corsOrigins,
+    streamTokens: options.streamTokens,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>

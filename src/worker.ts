@@ -6,6 +6,7 @@ import { createActivities, type ActivityDependencies } from './activities';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
 import { startRelayServer } from './relay/relay-server';
+import { nativeConnectionOptions } from './temporal/connect';
 import { setUpTools } from './tool-setup';
 
 // The worker runs agent-turn workflows and their activities, and hosts the live streams of the
@@ -65,7 +66,7 @@ async function main() {
   const tools = await setUpTools(config, (line) => console.log(line));
   const relay = new MemoryRelay();
   const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl });
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(address, config.temporal.security));
   const worker = await createAgentWorker({
     connection,
     namespace: config.temporal.namespace,

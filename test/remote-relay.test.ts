@@ -9,7 +9,9 @@ import { createSplitApi } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { textFrames } from '../src/demo-model/chunks';
 import type { RemoteRelay } from '../src/relay/remote-relay';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { startRelayServer, type RelayServer } from '../src/relay/relay-server';
+import { RelayKeys, hostAllowed } from '../src/relay/relay-auth';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 import { assembleText, assertIncreasingIds, readSse, type ReceivedEvent } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
@@ -23,11 +25,13 @@ let environment: TestTemporal;
 let stack: TestStack;
 let relayServer: RelayServer;
 let api: { url: string; relay: RemoteRelay; server: Server };
+let loadConfigSecret = '';
 
 before(async () => {
   environment = await startTemporal();
   stack = await startTestStack(environment, (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 300, tokenDelayMs: 25 }) }));
   const secret = randomBytes(24).toString('hex');
+  loadConfigSecret = secret;
   // The worker's activities advertise this endpoint in their heartbeats.
   relayServer = await startRelayServer({ relay: stack.relay, secret, host: '127.0.0.1', port: 0 });
   const config = loadConfig({ TEMPORAL_ADDRESS: environment.address, TASK_QUEUE: stack.taskQueue, RELAY_SECRET: secret });
@@ -86,5 +90,74 @@ describe('a split API with many subscribers', () => {
     // When the last client leaves, so does the API's stream from the worker.
     await eventually(() => api.relay.subscribers(started.body.runId) === 0, 'the API forgets the run');
     await eventually(() => stack.relay.subscriptions(started.body.runId) === 0, 'the worker stream is closed');
+  });
+});
+
+describe('a relay that trusts no one', () => {
+  test('when a poller on the task queue claims a stream address it does not own, then the API never sends it the secret and drops what it sends', async () => {
+    const { createServer } = await import('node:http');
+    const requests: Array<Record<string, unknown>> = [];
+    const attacker = createServer((request, response) => {
+      requests.push({ url: request.url, ...request.headers });
+      const runId = decodeURIComponent(/\/runs\/([^/]+)\/events/.exec(request.url ?? '')?.[1] ?? '');
+      response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      // Unsigned, then signed with a key that is not the relay secret's.
+      response.write(`${JSON.stringify({ position: { kind: 'text', step: 1, attempt: 1, start: 0, end: 6 }, event: 'text.delta', data: { runId, step: 1, attempt: 1, delta: 'FORGED' } })}\n`);
+      response.write(`{"sig":"${'0'.repeat(64)}","event":${JSON.stringify({ position: { kind: 'run-end' }, event: 'run.completed', data: { runId, step: 1, output: 'FORGED', usage: {} } })}}\n`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+    try {
+      // A worker with a forged identity polls the task queue for a moment (no run is in flight, so
+      // it takes no task); Temporal then lists it among the pollers for minutes.
+      const connection = await NativeConnection.connect({ address: environment.address });
+      const forged = await Worker.create({ connection, taskQueue: stack.taskQueue, identity: `666@evil relay=${attackerUrl}`, activities: { unrelated: async () => undefined } });
+      const polling = forged.run();
+      await eventually(() => forged.getState() === 'RUNNING', 'the forged worker polls');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      forged.shutdown();
+      await polling;
+      await connection.close();
+      assert.ok((await api.relay.workerUrlsFresh()).includes(attackerUrl), 'the forged address is among the pollers');
+
+      const started = await stack.post('/v1/runs', { input: 'forged worker', tools: [] });
+      const { events } = await readSse(`${api.url}/v1/runs/${started.body.runId}/events`);
+      assert.equal(events.at(-1)?.event, 'run.completed');
+      assert.equal(events.at(-1)?.data.output, text);
+      assert.equal([...assembleText(events).values()].join(''), text, 'nothing forged reached the client');
+      assert.ok(requests.length > 0, 'the API did contact the forged address (no allowlist here)');
+      for (const request of requests) assert.ok(!JSON.stringify(request).includes(loadConfigSecret), 'the secret was never sent');
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
+  });
+
+  test('when RELAY_ALLOWED_HOSTS is set, then other stream addresses are never contacted', () => {
+    assert.equal(hostAllowed('http://worker-1:7000', ['worker-1:7000', 'worker-2:7000']), true);
+    assert.equal(hostAllowed('http://attacker:7000', ['worker-1:7000']), false);
+    assert.equal(hostAllowed('http://worker-1:8000', ['worker-1:7000']), false);
+    assert.equal(hostAllowed('http://w3.workers.internal:7000', ['*.workers.internal']), true);
+    assert.equal(hostAllowed('http://workers.internal.evil:7000', ['*.workers.internal']), false);
+    assert.equal(hostAllowed('not a url', ['worker-1']), false);
+  });
+
+  test('when a stream is asked with a proof for another address, a replayed proof or none, then the worker refuses', async () => {
+    const keys = new RelayKeys(loadConfigSecret);
+    const runId = 'run_any';
+    const get = (headers: Record<string, string>) => fetch(`${relayServer.url}/runs/${runId}/events`, { headers }).then(async (response) => {
+      const status = response.status;
+      await response.body?.cancel();
+      return status;
+    });
+    const toHeaders = (auth: { nonce: string; time: string; proof: string }) => ({ 'x-relay-nonce': auth.nonce, 'x-relay-time': auth.time, 'x-relay-proof': auth.proof });
+    assert.equal(await get({}), 401);
+    assert.equal(await get({ authorization: `Bearer ${loadConfigSecret}` }), 401, 'the secret itself is not how to ask');
+    assert.equal(await get(toHeaders(keys.request('http://attacker:1', runId))), 401, 'a proof made for another address');
+    assert.equal(await get(toHeaders(keys.request(relayServer.url, runId, Date.now() - 5 * 60_000))), 401, 'an old proof');
+    assert.equal(await get(toHeaders(new RelayKeys('another secret of at least 32 bytes!!').request(relayServer.url, runId))), 401);
+    const good = toHeaders(keys.request(relayServer.url, runId));
+    assert.equal(await get(good), 200);
+    assert.equal(await get(good), 401, 'a proof is good once');
   });
 });

@@ -120,7 +120,7 @@ describe('a full turn over SSE', () => {
 describe('eager start', () => {
   test('when the API shares a process with the worker, then runs start eagerly on it and complete', async () => {
     const store = new RunStore(new Client({ connection: environment.nativeConnection, namespace: 'default' }), stack.taskQueue, true);
-    const run = await store.start({ input: 'eager', model: 'scripted', tools: [], maxSteps: 2 });
+    const run = await store.start({ input: 'eager', model: 'scripted', tools: [], maxSteps: 2 }, 'local');
     assert.equal(run.eagerlyStarted, true);
     const state = await environment.client.workflow.getHandle(run.runId).result();
     assert.equal(state.status, 'completed');

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Sent with the error (WWW-Authenticate, Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -44,6 +46,7 @@ export function errorHandler(log: (message: string, error: unknown) => void): Er
       response.end();
       return;
     }
+    if (error instanceof HttpError) for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
     response.status(status).json({ error: { code, message } });
   };
 }

@@ -1,4 +1,5 @@
 import type { AgentTurnInput, ToolPolicy } from '../shared/run-types';
+import { HttpError } from './errors';
 
 /** What every new run gets unless its request says otherwise: shared by runs and sessions. */
 export interface RunDefaults {
@@ -6,7 +7,7 @@ export interface RunDefaults {
   toolNames: string[];
   toolPolicies: (names: string[]) => ToolPolicy[];
   toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history?: { events: number; bytes: number } };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history?: { events: number; bytes: number }; allowedModels?: string[]; maxStreamsPerTenant?: number };
   /** The default model's context window (MODEL_CONTEXT_TOKENS). */
   contextTokens?: number;
 }
@@ -19,6 +20,10 @@ export function turnSettings(
   chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number; contextTokens?: number },
 ): Omit<AgentTurnInput, 'input' | 'messages'> {
   const tools = chosen.tools ?? defaults.toolNames;
+  const allowed = defaults.limits.allowedModels ?? [];
+  if (chosen.model !== undefined && allowed.length > 0 && !allowed.includes(chosen.model)) {
+    throw new HttpError(400, 'model_not_allowed', `model "${chosen.model.slice(0, 200)}" is not allowed here; allowed: ${allowed.join(', ')}`);
+  }
   const contextTokens = chosen.contextTokens ?? defaults.contextTokens;
   return {
     model: chosen.model ?? defaults.defaultModel,

@@ -3,6 +3,7 @@ import proto from '@temporalio/proto';
 import type { PendingApproval, RunError, RunState, RunSummary, StepRecord } from '../shared/run-types';
 import { stepSize } from '../shared/step-pages';
 import { RunPages } from '../temporal/run-pages';
+import { agentTurnWorkflowType } from '../workflows/definitions';
 
 // The durable tier, read page by page: a run's summary and a window of its steps, from whichever
 // executions hold them. Never one query result with the whole run (a long run's steps are
@@ -26,6 +27,8 @@ export interface RunView extends Omit<RunState, 'steps'>, Pick<RunSummary, 'part
   /** Set when the window stopped before the run's last step: read on from here. */
   nextStep?: number;
   pendingApprovals: PendingApproval[];
+  /** Who owns the run (its memo; runs started before tenants have none). */
+  tenant?: string;
 }
 
 export interface ReadOptions {
@@ -58,8 +61,12 @@ export class RunReader {
       if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
       throw error;
     }
+    // A session (or any other workflow) is not a run: its queries are not a run's.
+    if (description.type !== agentTurnWorkflowType) throw new RunNotFoundError(runId);
     const executionId = description.runId;
     const status = description.status.name;
+    const owner = description.memo?.tenant;
+    const tenant = typeof owner === 'string' ? { tenant: owner } : {};
     const execution = this.client.workflow.getHandle(runId, executionId);
 
     let summary: RunState | RunSummary | undefined;
@@ -80,7 +87,7 @@ export class RunReader {
       }
     }
     window ??= await this.window(runId, summary, fromStep, maxBytes, status !== 'RUNNING');
-    const view: RunView = { ...withoutSteps(summary), executionId, fromStep, ...window, pendingApprovals };
+    const view: RunView = { ...withoutSteps(summary), executionId, fromStep, ...window, pendingApprovals, ...tenant };
     if (status === 'TERMINATED' || status === 'TIMED_OUT' || (status === 'FAILED' && view.status === 'running')) {
       return { ...view, status: 'failed', error: await this.endedByTemporal({ workflowId: runId, runId: executionId }, status), pendingApprovals: [] };
     }

@@ -36,12 +36,14 @@ export class RunStore {
     private readonly eagerStart = false,
   ) {}
 
-  async start(input: AgentTurnInput): Promise<StartedRun> {
+  /** @param tenant who owns the run (its memo): other tenants get 404. */
+  async start(input: AgentTurnInput, tenant: string): Promise<StartedRun> {
     const runId = `run_${randomUUID()}`;
     const handle = await this.client.workflow.start(agentTurnWorkflowType, {
       workflowId: runId,
       taskQueue: this.taskQueue,
       args: [input],
+      memo: { tenant },
       ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });
     return { runId, executionId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted };

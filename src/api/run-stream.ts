@@ -215,6 +215,8 @@ export async function* streamRun(
               if (live || closed || signal.aborted || quiet.isQuiet()) wakeUp();
             });
           }
+          // Too far behind: the stream ends, and the client resumes with Last-Event-ID.
+          if (subscription.overflowed) return;
           if (live) {
             // The event that woke us, and every one that came with it.
             pending.push(live, ...subscription.drain());

@@ -11,11 +11,16 @@ import { z } from 'zod';
 import { streamRun, type RunStreamOptions } from './run-stream';
 import { SharedRunSources } from './shared-sources';
 import { pipeEventsToResponse, type SseOptions } from './sse';
+import { principalOf } from './auth/authenticate';
+import type { StreamTokens } from './auth/stream-tokens';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
   client: Client;
   reader?: RunReader;
+  streamTokens: StreamTokens;
+  /** No keys: one tenant ("local"), no ownership checks. */
+  open: boolean;
   relay: LiveRelay;
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
@@ -40,23 +45,29 @@ export function runsRouter(options: RunsRouterOptions): Router {
   const router = Router();
   const schema = runRequestSchema({ maxSteps: limits.maxSteps, toolNames: options.toolNames });
 
-  const links = (runId: string, executionId: string) => ({
+  const links = (runId: string, executionId: string, streamToken?: string) => ({
     self: `/v1/runs/${runId}`,
-    events: `/v1/runs/${runId}/events`,
+    // With a stream token, the link works as-is in EventSource (which cannot send headers).
+    events: `/v1/runs/${runId}/events${streamToken ? `?token=${encodeURIComponent(streamToken)}` : ''}`,
     temporalUi:
       `${options.temporalUi.url}/namespaces/${encodeURIComponent(options.temporalUi.namespace)}` +
       `/workflows/${encodeURIComponent(runId)}/${encodeURIComponent(executionId)}/history`,
   });
 
+  const openStreams = new Map<string, number>();
   // Every SSE connection of this process reads durable state through one shared reader per run.
   const reader = options.reader ?? new RunReader(options.client);
   const sources = new SharedRunSources(store, reader, relay);
 
   const loadRun = async (request: Request, shared = false, fromStep = 1): Promise<RunView> => {
     const runId = String(request.params.runId);
-    if (!idPattern.test(runId)) throw new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
+    const notFound = () => new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
+    if (!idPattern.test(runId)) throw notFound();
     try {
-      return await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep }));
+      const view = await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep }));
+      // Runs of another tenant do not exist for this caller.
+      if (!options.open && view.tenant !== principalOf(request).tenant) throw notFound();
+      return view;
     } catch (error) {
       if (error instanceof RunNotFoundError) throw new HttpError(404, 'run_not_found', error.message);
       throw error;
@@ -78,12 +89,22 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (size > maxStartPayloadChars) {
       throw new HttpError(413, 'input_too_large', `input, system and messages take ${size} characters together; the limit is ${maxStartPayloadChars}`);
     }
-    const run = await store.start(input);
+    const { tenant } = principalOf(request);
+    const run = await store.start(input, tenant);
+    const { token, expiresAt } = await options.streamTokens.mint(run.runId, tenant);
     response.status(202).location(`/v1/runs/${run.runId}`).json({
       runId: run.runId,
       status: 'running',
-      links: links(run.runId, run.executionId),
+      streamToken: token,
+      streamTokenExpiresAt: expiresAt,
+      links: links(run.runId, run.executionId, token),
     });
+  });
+
+  router.post('/runs/:runId/stream-tokens', async (request, response) => {
+    const state = await loadRun(request);
+    const { token, expiresAt } = await options.streamTokens.mint(state.runId, principalOf(request).tenant);
+    response.status(201).json({ runId: state.runId, streamToken: token, streamTokenExpiresAt: expiresAt, links: { events: links(state.runId, state.executionId, token).events } });
   });
 
   router.get('/runs/:runId', async (request, response) => {
@@ -118,8 +139,21 @@ export function runsRouter(options: RunsRouterOptions): Router {
       from = position;
     }
     const state = await loadRun(request, true);
+    // A tenant's open streams on this replica are capped: one client cannot hold them all.
+    const { tenant } = principalOf(request);
+    const open = openStreams.get(tenant) ?? 0;
+    const maxStreams = limits.maxStreamsPerTenant ?? Number.POSITIVE_INFINITY;
+    if (open >= maxStreams) {
+      throw new HttpError(429, 'too_many_streams', `tenant "${tenant}" has ${open} streams open on this API (MAX_STREAMS_PER_TENANT is ${maxStreams}); close one and retry`, { 'Retry-After': '5' });
+    }
+    openStreams.set(tenant, open + 1);
     const abort = new AbortController();
-    response.on('close', () => abort.abort());
+    response.on('close', () => {
+      abort.abort();
+      const left = (openStreams.get(tenant) ?? 1) - 1;
+      if (left > 0) openStreams.set(tenant, left);
+      else openStreams.delete(tenant);
+    });
     await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
   });
 

@@ -5,14 +5,17 @@ import { Client, Connection } from '@temporalio/client';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
 import { RemoteRelay } from '../relay/remote-relay';
+import { clientConnectionOptions } from '../temporal/connect';
 import { setUpTools } from '../tool-setup';
 import { createApp } from './app';
+import { accessFromConfig, type Access } from './auth/access';
+import { StreamTokens } from './auth/stream-tokens';
 import { RunStore } from './run-store';
 
 /** The API of a split deployment: live events come from the workers' stream endpoints. */
-export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void }) {
+export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access }) {
   const { config, client, tools } = options;
-  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, log: options.log });
+  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, log: options.log });
   const app = createApp({
     client,
     store: new RunStore(client, config.temporal.taskQueue),
@@ -26,6 +29,9 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     session: config.session,
     limits: config.limits,
     temporalUi: { url: config.temporal.uiUrl, namespace: config.temporal.namespace },
+    access: options.access ?? accessFromConfig(config),
+    corsOrigins: config.auth.corsOrigins,
+    streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
   });
   return { app, relay };
 }
@@ -34,10 +40,12 @@ async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'api');
   const log = (line: string) => console.log(line);
+  const access = accessFromConfig(config);
+  log(access.notice);
   const tools = await setUpTools(config, log);
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(clientConnectionOptions(address, config.temporal.security));
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log });
+  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : config.port;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, sessionWorkflowType, type SessionInput, type SessionState } from '../workflows/definitions';
 
 // Sessions are workflows too (id = session id); each message becomes an agentTurn run.
@@ -24,23 +24,31 @@ export class SessionStore {
     private readonly taskQueue: string,
   ) {}
 
-  async create(input: SessionInput): Promise<string> {
+  async create(input: SessionInput & { tenant: string }): Promise<string> {
     const sessionId = `ses_${randomUUID()}`;
-    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input] });
+    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input], memo: { tenant: input.tenant } });
     return sessionId;
   }
 
-  async get(sessionId: string): Promise<SessionState> {
+  /** @param tenant the caller's tenant: another tenant's session does not exist for it (undefined: no check). */
+  async get(sessionId: string, tenant?: string): Promise<SessionState> {
+    let state: SessionState;
     try {
-      return await this.client.workflow.getHandle(sessionId).query(sessionStateQuery);
+      state = await this.client.workflow.getHandle(sessionId).query(sessionStateQuery);
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) throw new SessionNotFoundError(sessionId);
+      // A run (or any other workflow) is not a session: it has no session state to query.
+      if (error instanceof QueryNotRegisteredError && (await this.client.workflow.getHandle(sessionId).describe()).type !== sessionWorkflowType) {
+        throw new SessionNotFoundError(sessionId);
+      }
       throw error;
     }
+    if (tenant !== undefined && state.tenant !== tenant) throw new SessionNotFoundError(sessionId);
+    return state;
   }
 
-  async send(sessionId: string, message: { input: string; maxSteps?: number }): Promise<string> {
-    const state = await this.get(sessionId);
+  async send(sessionId: string, message: { input: string; maxSteps?: number }, tenant?: string): Promise<string> {
+    const state = await this.get(sessionId, tenant);
     if (state.running) {
       const run = await this.client.workflow.getHandle(state.running).describe();
       if (run.status.name === 'RUNNING') {

@@ -1,5 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { principalOf } from './auth/authenticate';
+import type { StreamTokens } from './auth/stream-tokens';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
 import { describeIssues } from './run-request';
@@ -7,6 +9,9 @@ import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './ses
 
 export interface SessionsRouterOptions extends RunDefaults {
   sessions: SessionStore;
+  streamTokens: StreamTokens;
+  /** No keys: one tenant, no ownership checks. */
+  open: boolean;
   session: { contextChars: number; historyLimit: number };
 }
 
@@ -46,6 +51,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
   router.post('/sessions', async (request, response) => {
     const body = json(request, createSchema);
     const id = await sessions.create({
+      tenant: principalOf(request).tenant,
       turn: turnSettings(options, body),
       contextChars: options.session.contextChars,
       historyLimit: options.session.historyLimit,
@@ -60,8 +66,16 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
       throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
     }
     try {
-      const runId = await sessions.send(id, body);
-      response.status(202).json({ sessionId: id, runId, links: { run: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events`, session: `/v1/sessions/${id}` } });
+      const { tenant } = principalOf(request);
+      const runId = await sessions.send(id, body, options.open ? undefined : tenant);
+      const { token, expiresAt } = await options.streamTokens.mint(runId, tenant);
+      response.status(202).json({
+        sessionId: id,
+        runId,
+        streamToken: token,
+        streamTokenExpiresAt: expiresAt,
+        links: { run: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events?token=${encodeURIComponent(token)}`, session: `/v1/sessions/${id}` },
+      });
     } catch (error) {
       if (error instanceof TurnRefusedError) throw new HttpError(409, 'turn_in_progress', error.message);
       notFound(error);
@@ -70,7 +84,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
 
   router.get('/sessions/:sessionId', async (request, response) => {
     const id = sessionId(request);
-    const state = await sessions.get(id).catch(notFound);
+    const { tenant: _tenant, ...state } = await sessions.get(id, options.open ? undefined : principalOf(request).tenant).catch(notFound);
     response.json({ ...state, links: links(id) });
   });
 

@@ -1,14 +1,26 @@
 import type { StreamEvent } from '../shared/events';
 import type { Subscription } from './live-relay';
 
+/** A reader this far behind is cut off: it resumes from durable state with Last-Event-ID. */
+export const maxQueuedEvents = 10_000;
+
 /** Events waiting for one reader: next() resolves at once if one is queued, else when one comes. */
 export class EventQueue {
   private readonly queue: StreamEvent[] = [];
   private waiter?: (event: StreamEvent) => void;
   closed = false;
+  /** Closed because the reader fell more than maxQueuedEvents behind. */
+  overflowed = false;
+
+  constructor(private readonly maxQueued = maxQueuedEvents) {}
 
   deliver(event: StreamEvent): void {
     if (this.closed) return;
+    if (!this.waiter && this.queue.length >= this.maxQueued) {
+      this.overflowed = true;
+      this.close();
+      return;
+    }
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -42,8 +54,11 @@ export class EventQueue {
 
 /** One subscriber's queue, which tells its relay when the subscriber leaves. */
 export class QueueSubscription extends EventQueue implements Subscription {
-  constructor(private readonly onClose: () => void) {
-    super();
+  constructor(
+    private readonly onClose: () => void,
+    maxQueued?: number,
+  ) {
+    super(maxQueued);
   }
 
   override close(): boolean {

@@ -23,6 +23,8 @@ export interface Subscription {
   /** Takes the events already waiting, without waiting for more (a burst in one go). */
   drain(): StreamEvent[];
   close(): void;
+  /** Closed because its reader fell too far behind (see event-queue.ts). */
+  readonly overflowed?: boolean;
 }
 
 export interface LiveRelay {

@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MemoryRelay } from './memory-relay';
-import { matchesSecret } from './secret';
+import { RelayKeys, relayHeaders } from './relay-auth';
 
 // A worker's stream endpoint: `GET /runs/<runId>/events` answers with the run's live events on
 // this worker (those still buffered, then each as it is published) as NDJSON, one StreamEvent a
-// line. APIs find it through the address in activity heartbeats and the worker's identity, and
-// must present the relay secret.
+// line, each signed for the run and the request (relay-auth.ts). APIs find it through the address
+// in activity heartbeats and the worker's identity, and must prove they know the relay secret,
+// for this address, without sending it.
 
 export interface RelayServerOptions {
   relay: MemoryRelay;
@@ -24,20 +25,29 @@ export interface RelayServer {
 }
 
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
+  const keys = new RelayKeys(options.secret);
+  let url = '';
+  // A proof is good once: a captured request cannot be replayed while its time is still valid.
+  const usedNonces = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     const match = /^\/runs\/([A-Za-z0-9_.:-]{1,200})\/events$/.exec(request.url ?? '');
     if (request.method !== 'GET' || !match) {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such stream' } }));
       return;
     }
-    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (!matchesSecret(token, options.secret)) {
-      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'relay secret required' } }));
+    const runId = match[1]!;
+    const header = (name: string) => (typeof request.headers[name] === 'string' ? (request.headers[name] as string) : undefined);
+    const auth = { nonce: header(relayHeaders.nonce), time: header(relayHeaders.time), proof: header(relayHeaders.proof) };
+    const now = Date.now();
+    for (const [nonce, at] of usedNonces) if (now - at > 2 * 60_000) usedNonces.delete(nonce);
+    if (!keys.verifyRequest(url, runId, auth, now) || usedNonces.has(auth.nonce!)) {
+      response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unauthorized', message: 'no valid relay proof for this address' } }));
       return;
     }
+    usedNonces.set(auth.nonce!, now);
     response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     response.flushHeaders();
-    const subscription = options.relay.subscribe(match[1]!);
+    const subscription = options.relay.subscribe(runId);
     const keepAlive = setInterval(() => response.write('\n'), options.keepAliveMs ?? 15_000);
     let open = true;
     response.on('close', () => {
@@ -51,7 +61,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
         if (!open) break;
         // The event that woke us and every one that came with it, in one write.
         let lines = '';
-        for (const event of [first, ...subscription.drain()]) lines += `${JSON.stringify(event)}\n`;
+        for (const event of [first, ...subscription.drain()]) lines += `${keys.signLine(runId, auth.nonce!, event)}\n`;
         response.write(lines);
       }
     })();
@@ -62,7 +72,7 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const url = (options.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  url = (options.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   options.relay.address = url;
   return {
     url,

@@ -5,7 +5,7 @@ import { positionLabel, type EventPosition } from '../shared/event-position';
 import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { LiveRelay, StepPublisher, StreamCoordinates, Subscription } from './live-relay';
 import { QueueSubscription } from './event-queue';
-import { bearer } from './secret';
+import { RelayKeys, hostAllowed, relayHeaders } from './relay-auth';
 
 // The live tier seen from an API process that runs no activities. For a run it reads the
 // stream endpoints of the workers (their addresses come from the task queue's pollers and from
@@ -18,6 +18,8 @@ export interface RemoteRelayOptions {
   namespace: string;
   taskQueue: string;
   secret: string;
+  /** RELAY_ALLOWED_HOSTS: when set, no other stream address is ever contacted. */
+  allowedHosts?: string[];
   log: (line: string) => void;
   /** How often a subscription looks for new workers and in-flight activities. */
   discoveryMs?: number;
@@ -42,8 +44,23 @@ export class RemoteRelay implements LiveRelay {
   readonly address = 'api';
   private pollers?: { urls: string[]; at: number };
   readonly unreachable = new Map<string, number>();
+  readonly keys: RelayKeys;
+  private readonly refused = new Set<string>();
 
-  constructor(readonly options: RemoteRelayOptions) {}
+  constructor(readonly options: RemoteRelayOptions) {
+    this.keys = new RelayKeys(options.secret);
+  }
+
+  /** Whether this API may contact a stream address it learned from Temporal (logged once if not). */
+  mayContact(url: string): boolean {
+    if (!/^https?:\/\//.test(url)) return false;
+    if (hostAllowed(url, this.options.allowedHosts ?? [])) return true;
+    if (!this.refused.has(url)) {
+      this.refused.add(url);
+      this.options.log(`worker stream ${url.slice(0, 200)} is not in RELAY_ALLOWED_HOSTS; not contacted`);
+    }
+    return false;
+  }
 
   openStream(): StepPublisher {
     throw new Error('an API process runs no activities, so it opens no streams');
@@ -77,6 +94,12 @@ export class RemoteRelay implements LiveRelay {
     const urls = (response.pollers ?? []).flatMap((poller) => /\brelay=(https?:\/\/\S+)/.exec(poller.identity ?? '')?.[1] ?? []);
     this.pollers = { urls: [...new Set(urls)], at: Date.now() };
     return this.pollers.urls;
+  }
+
+  /** The pollers' stream addresses now, not from the cache (tests). */
+  async workerUrlsFresh(): Promise<string[]> {
+    this.pollers = undefined;
+    return this.workerUrls();
   }
 
   /** Heartbeat details of the run's activities in flight. */
@@ -180,7 +203,9 @@ class RunHub {
     if (this.closed) return;
     try {
       const [urls, inFlight] = await Promise.all([this.relay.workerUrls(), this.relay.inFlight(this.runId)]);
-      const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => /^https?:\/\//.test(url)));
+      // The last subscriber may have left while Temporal answered: connect to nothing then.
+      if (this.closed) return;
+      const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => typeof url === 'string' && this.relay.mayContact(url)));
       for (const url of wanted) if (!this.upstreams.has(url) && !this.relay.isUnreachable(url)) this.connect(url);
       for (const details of inFlight) if (this.relay.unreachable.has(details.relay)) this.fromHeartbeat(details);
     } catch {
@@ -193,21 +218,34 @@ class RunHub {
     this.upstreams.set(url, controller);
     void (async () => {
       try {
+        // A proof for this address only: the secret itself never leaves this process.
+        const auth = this.relay.keys.request(url, this.runId);
         const response = await fetch(`${url}/runs/${encodeURIComponent(this.runId)}/events`, {
-          headers: { authorization: bearer(this.relay.options.secret) },
+          headers: { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof },
           signal: controller.signal,
+          redirect: 'error',
         });
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         this.relay.unreachable.delete(url);
+        // Cancelled by close(): an abort alone does not always end a pending read of the body.
+        const reader = response.body.getReader();
+        controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
+        if (controller.signal.aborted) await reader.cancel();
         const decoder = new TextDecoder();
         let buffer = '';
-        for await (const bytes of response.body) {
-          buffer += decoder.decode(bytes as Uint8Array, { stream: true });
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
           let newline: number;
           while ((newline = buffer.indexOf('\n')) >= 0) {
             const line = buffer.slice(0, newline).trim();
             buffer = buffer.slice(newline + 1);
-            if (line) this.deliver(JSON.parse(line) as StreamEvent);
+            if (!line) continue;
+            const event = this.relay.keys.verifyLine(this.runId, auth.nonce, line);
+            // A stream that sends one event not signed for this run and request is not a worker of ours.
+            if (!event) throw new Error('an event not signed for this run');
+            this.deliver(event);
           }
         }
       } catch (error) {

@@ -7,8 +7,8 @@ import {
   ContinueAsNew,
   allHandlersFinished,
   condition,
-  continueAsNew,
   isCancellation,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setHandler,
@@ -113,7 +113,8 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled');
     await condition(allHandlersFinished);
     const lastStep = approval ? approval.record.step - 1 : state.stepCount;
-    return continueAsNew<typeof agentTurn>({
+    // The memo (the run's tenant) goes on with the run.
+    return makeContinueAsNewFunc<typeof agentTurn>({ memo: workflowInfo().memo ?? {} })({
       ...input,
       continued: {
         segments: [...segments, { executionId: workflowInfo().runId, firstStep, lastStep }],

@@ -59,6 +59,8 @@ export interface SessionInput {
   contextChars: number;
   /** History events after which the session continues as new between turns. */
   historyLimit: number;
+  /** Who owns the session: its turns' runs get the same memo. */
+  tenant?: string;
   carried?: { messages: ChatMessage[]; turns: SessionTurn[]; turnCount: number; generation: number };
 }
 
@@ -70,6 +72,7 @@ export interface SessionState {
   /** How many times the session has continued as new. */
   generation: number;
   running?: string;
+  tenant?: string;
 }
 
 export const sessionStateQuery = defineQuery<SessionState>('sessionState');

@@ -28,6 +28,7 @@ export async function session(input: SessionInput): Promise<void> {
     turns: input.carried?.turns ?? [],
     turnCount: input.carried?.turnCount ?? 0,
     generation: input.carried ? input.carried.generation + 1 : 0,
+    ...(input.tenant ? { tenant: input.tenant } : {}),
   };
   let messages: ChatMessage[] = input.carried?.messages ?? [];
   let running: { turn: SessionTurn; result: Promise<RunState | RunSummary> } | undefined;
@@ -50,6 +51,7 @@ export async function session(input: SessionInput): Promise<void> {
         args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps, turnChars: input.contextChars }],
         // A turn outlives nothing: closing the session abandons no run in the middle.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
+        ...(input.tenant ? { memo: { tenant: input.tenant } } : {}),
       });
       const turn: SessionTurn = { runId, input: text.slice(0, 200), status: 'running' };
       state.turnCount++;

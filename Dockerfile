@@ -3,10 +3,16 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# re2 (linear-time regexes for search_files) is a native addon: when no prebuilt binary can be
+# fetched, npm builds it, which needs a compiler and Python; they are removed after the install.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm ci --omit=dev --no-audit --no-fund \
+ && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 COPY tsconfig.json ./
 COPY src ./src
 # Listen on all interfaces inside the container; publish the port to choose who can reach it.
+# On a non-loopback interface the API needs API_KEYS or API_KEYS_FILE (or AUTH=off on purpose).
 ENV HOST=0.0.0.0 PORT=3000
 EXPOSE 3000
 USER node

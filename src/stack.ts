@@ -5,6 +5,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
+import { answerClientErrors } from './api/client-errors';
 import type { Access } from './api/auth/access';
 import type { StreamTokens } from './api/auth/stream-tokens';
 import { RunStore } from './api/run-store';
@@ -92,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       error ? reject(error) : resolve(listening),
     );
   });
+  answerClientErrors(server);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

@@ -247,6 +247,23 @@ describe('an API without keys', () => {
     assert.equal(await status('127.0.0.1'), 404);
   });
 
+  test('when a request has more than 16 KB of headers, then Node refuses it with the API error shape (431), not a bare status', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(openStack.url);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request({ host: url.hostname, port: url.port, path: '/v1/runs/run_x', headers: { 'x-padding': 'p'.repeat(20_000) } }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(answer.status, 431);
+    assert.equal(JSON.parse(answer.body).error.code, 'headers_too_large');
+    assert.equal((await fetch(`${openStack.url}/healthz`)).status, 200);
+  });
+
   test('when HOST is not loopback and there are no keys, then it refuses to start unless AUTH=off says so', () => {
     assert.throws(() => resolveAccess({ mode: 'auto', host: '0.0.0.0' }), AccessError);
     assert.throws(() => resolveAccess({ mode: 'on', host: '127.0.0.1' }), /AUTH=on needs API keys/);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { deleteFileTool } from './helpers/delete-file-tool';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { z } from 'zod';
 import { calculatorTool } from '../src/activities/tools/calculator-tool';
-import { ToolRegistry, type ToolDefinition } from '../src/activities/tools/registry';
+import { ToolRegistry } from '../src/activities/tools/registry';
 import { loadConfig } from '../src/config';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { readSse, type ReceivedEvent } from './helpers/sse';
@@ -13,17 +13,7 @@ import { startTemporal } from './helpers/temporal';
 // Tools that need a human: the run pauses durably, the API decides through a Workflow Update.
 
 const executed: string[] = [];
-const deleteFile: ToolDefinition<{ path: string }> = {
-  name: 'delete_file',
-  description: 'deletes a file (needs approval)',
-  parameters: z.object({ path: z.string() }),
-  idempotent: true,
-  needsApproval: true,
-  run({ path }) {
-    executed.push(path);
-    return `deleted ${path}`;
-  },
-};
+const deleteFile = deleteFileTool(executed);
 
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;

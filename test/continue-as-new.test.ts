@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { deleteFileTool } from './helpers/delete-file-tool';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { z } from 'zod';
 import { defaultTools } from '../src/activities/tools';
-import { ToolRegistry, type ToolDefinition } from '../src/activities/tools/registry';
+import { ToolRegistry } from '../src/activities/tools/registry';
 import { loadConfig } from '../src/config';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
@@ -43,17 +43,7 @@ function reply(request: ChatRequest): Reply {
 }
 
 const deleted: string[] = [];
-const deleteFile: ToolDefinition<{ path: string }> = {
-  name: 'delete_file',
-  description: 'Deletes a file (needs approval).',
-  parameters: z.object({ path: z.string() }),
-  idempotent: true,
-  needsApproval: true,
-  run: ({ path }) => {
-    deleted.push(path);
-    return `deleted ${path}`;
-  },
-};
+const deleteFile = deleteFileTool(deleted);
 
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;

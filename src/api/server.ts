@@ -8,6 +8,7 @@ import { RemoteRelay } from '../relay/remote-relay';
 import { clientConnectionOptions } from '../temporal/connect';
 import { setUpTools } from '../tool-setup';
 import { createApp } from './app';
+import { answerClientErrors } from './client-errors';
 import { accessFromConfig, type Access } from './auth/access';
 import { StreamTokens } from './auth/stream-tokens';
 import { RunStore } from './run-store';
@@ -59,6 +60,7 @@ async function main() {
       process.exit(0);
     });
   };
+  answerClientErrors(server);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -1,33 +1,17 @@
 import { completionBody, textFrames, toolCallFrames, tokenize, type Pace, type ScriptedToolCall } from './chunks';
+import { findExpressions } from './find-expressions';
 import type { ChatRequest, Reply, Responder } from './server';
 
 // The built-in demo model. It is plainly canned: arithmetic goes to the `calculator` tool (one
 // call per expression, all in one message), the results come back as a sentence, and anything
 // else gets a fixed explanation. Enough to show streaming, tool calls and durability offline.
+// It often runs in the process that serves SSE, so it reads only the start of a message, and
+// reads it in linear time (find-expressions.ts; the patterns below cannot backtrack far).
 
-const expressionPattern = /[-(]*\d[\d\s.+\-*/%^()]*/g;
-const hasOperator = /\d\s*\)*\s*[-+*/%^]\s*[-(]*\s*\d/;
+export { findExpressions };
 
-export function findExpressions(text: string): string[] {
-  return (text.match(expressionPattern) ?? [])
-    .map((match) => match.trim().replace(/[-+*/%^(\s]+$/, ''))
-    .filter((match) => hasOperator.test(match))
-    .map(balanceParentheses);
-}
-
-function balanceParentheses(expression: string): string {
-  let depth = 0;
-  let out = '';
-  for (const character of expression) {
-    if (character === '(') depth++;
-    if (character === ')') {
-      if (depth === 0) continue;
-      depth--;
-    }
-    out += character;
-  }
-  return out + ')'.repeat(depth);
-}
+/** How much of the last user message is read: a question for the demo fits many times over. */
+export const maxParsedChars = 10_000;
 
 function promptTokens(request: ChatRequest): number {
   const characters = request.messages.reduce((sum, message) => sum + (message.content?.length ?? 0), 0);
@@ -110,7 +94,7 @@ function cannedAnswer(input: string): string {
 export function demoReply(request: ChatRequest, pace: Pace): Reply {
   const model = request.model;
   const userIndex = lastUserIndex(request);
-  const input = userIndex >= 0 ? (request.messages[userIndex]!.content ?? '') : '';
+  const input = userIndex >= 0 ? (request.messages[userIndex]!.content ?? '').slice(0, maxParsedChars) : '';
   const offered = new Set((request.tools ?? []).map((tool) => tool.function.name));
   const toolResultsFollow = request.messages.slice(userIndex + 1).some((message) => message.role === 'tool');
   const prompt = promptTokens(request);

@@ -1,46 +1,39 @@
-import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import ipaddr from 'ipaddr.js';
 
-// Which addresses a server-side fetch may connect to. Loopback, private, link-local (cloud
-// metadata lives at 169.254.169.254), carrier-grade NAT, multicast, reserved and unspecified
-// addresses are refused unless configuration allows them.
+// Which addresses a server-side fetch may connect to: global unicast ones only, and none of this
+// machine's own. Every special range (loopback, private, link-local where cloud metadata lives,
+// carrier-grade NAT, multicast, reserved, documentation, benchmarking, NAT64, 6to4, Teredo...)
+// comes from ipaddr.js's maintained table, not from a list kept here; IPv4-mapped IPv6 addresses
+// are judged as the IPv4 address they carry. Configuration can allow private addresses, or hosts.
 
-const blocked = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv6');
-}
+// Outside 2000::/3, IPv6 has no global unicast addresses, though ipaddr.js calls unassigned ones 'unicast'.
+const globalUnicastIpv6 = ipaddr.IPv6.parseCIDR('2000::/3');
 
-/** True when `address` (an IP literal) is one a fetch must not reach by default. */
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return blocked.check(address, 'ipv4');
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-    return blocked.check(address, 'ipv6');
+function parse(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  try {
+    return ipaddr.process(address);
+  } catch {
+    return undefined;
   }
-  return true;
+}
+
+/** True when `address` (an IP literal) is one a fetch must not reach by default: anything not global unicast. */
+export function isPrivateAddress(address: string): boolean {
+  const parsed = parse(address);
+  if (!parsed) return true;
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast';
+  return parsed.range() !== 'unicast' || !parsed.match(globalUnicastIpv6);
+}
+
+/** The canonical text of an address, to compare two spellings of it (zone ids dropped). */
+function canonical(address: string): string | undefined {
+  return parse(address.replace(/%.*$/, ''))?.toNormalizedString();
+}
+
+/** The addresses of this machine's network interfaces, read now (interfaces come and go). */
+export function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
 }
 
 export interface AddressPolicy {
@@ -48,9 +41,15 @@ export interface AddressPolicy {
   allowPrivate: boolean;
   /** Host names or IPs exempt from the check, exactly as written in URLs. */
   allowedHosts: string[];
+  /** This machine's addresses (default: its network interfaces'); tests replace it. */
+  ownAddresses?: () => string[];
 }
 
 export function checkAddress(policy: AddressPolicy, host: string, address: string): string | undefined {
   if (policy.allowPrivate || policy.allowedHosts.includes(host)) return undefined;
-  return isPrivateAddress(address) ? `refused: ${host} resolves to ${address}, a private, loopback or link-local address` : undefined;
+  if (isPrivateAddress(address)) return `refused: ${host} resolves to ${address}, a private, loopback or link-local address`;
+  const target = canonical(address);
+  const own = (policy.ownAddresses ?? interfaceAddresses)();
+  if (target && own.some((mine) => canonical(mine) === target)) return `refused: ${host} resolves to ${address}, an address of this machine`;
+  return undefined;
 }

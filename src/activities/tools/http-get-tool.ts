@@ -7,8 +7,9 @@ import { checkAddress, type AddressPolicy } from './address-policy';
 import { ToolInputError, type ToolContext, type ToolDefinition } from './registry';
 
 // A real HTTP GET with limits on time and size, progress in bytes, and SSRF protection: the check
-// runs inside the socket's own DNS lookup, so the address checked is the address connected to,
-// and again at every redirect.
+// (address-policy.ts: global unicast only, never this machine's own addresses) runs inside the
+// socket's own DNS lookup, so the address checked is the address connected to, and again at
+// every redirect.
 
 export interface HttpGetOptions extends AddressPolicy {
   timeoutMs: number;

@@ -4,14 +4,17 @@ import { ToolInputError } from './registry';
 
 // Paths given to the workspace tools are relative to one directory. A path that leaves it, by
 // `..`, an absolute path or a symbolic link pointing outside, is refused: the check is made on
-// the real path, after links are followed.
+// the real path, after links are followed. This check on the path gives the model clear messages;
+// what keeps reads inside is the second check, on the file once opened (safe-open.ts), since the
+// path can change between the two.
 
 export class Workspace {
   private rootReal?: Promise<string>;
 
   constructor(readonly root: string) {}
 
-  private realRoot(): Promise<string> {
+  /** The workspace directory's real path, links resolved. */
+  realRoot(): Promise<string> {
     this.rootReal ??= realpath(this.root).catch(() => {
       throw new ToolInputError(`the workspace directory ${this.root} does not exist`);
     });

@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+
+// Request bodies: the valid ones of each route, the same mutated (wrong types, unknown fields,
+// huge strings, nested junk), and bytes that are not JSON at all.
+
+const input = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('What is 2+3?', 'hello', 'What is (1+2)*3?') }, fc.constantFrom('', ' '), fc.string({ maxLength: 20 }));
+
+const runBody = fc.record(
+  {
+    input,
+    model: fc.constantFrom('scripted', 'other-model'),
+    system: fc.string({ maxLength: 20 }),
+    maxSteps: fc.integer({ min: 1, max: 5 }),
+    tools: fc.subarray(['calculator', 'delete_file']),
+    contextTokens: fc.constantFrom(1024, 8192),
+    messages: fc.constant([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ]),
+  },
+  { requiredKeys: ['input'] },
+);
+const sessionBody = fc.record(
+  { system: fc.string({ maxLength: 20 }), model: fc.constant('scripted'), maxSteps: fc.integer({ min: 1, max: 5 }), contextTokens: fc.constant(4096), tools: fc.subarray(['calculator']) },
+  { requiredKeys: [] },
+);
+const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: ['input'] });
+const approvalBody = fc.record({ approve: fc.boolean(), reason: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approve'] });
+const validBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(runBody, sessionBody, messageBody, approvalBody);
+
+/** The valid body of each route that takes one, as sent. */
+export const validBodies = {
+  run: runBody.map((body) => JSON.stringify(body)),
+  session: sessionBody.map((body) => JSON.stringify(body)),
+  message: messageBody.map((body) => JSON.stringify(body)),
+  approval: approvalBody.map((body) => JSON.stringify(body)),
+};
+
+const huge = fc.constantFrom(1001, 70_000, 400_000, 2_200_000).map((length) => 'x'.repeat(length));
+const nested = fc.constantFrom(50, 1000).map((depth) => JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown);
+const wrongValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom(null, -1, 0, 1.5, 1e308, '', ' ', [], {}, true, [{ role: 'tool' }], [{ role: 'user', content: 1 }], { approve: 'yes' }),
+  huge,
+  nested,
+);
+const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'tools', 'contextTokens', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
+
+/** A valid body with one field replaced (or added) by a value of the wrong kind. */
+const mutatedBody = fc.tuple(validBody, field, wrongValue).map(([body, name, value]) => ({ ...body, [name]: value }));
+
+const jsonText = fc.oneof(
+  { weight: 4, arbitrary: validBody.map((body) => JSON.stringify(body)) },
+  { weight: 4, arbitrary: mutatedBody.map((body) => JSON.stringify(body)) },
+  fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
+);
+
+const notJson = fc.oneof(
+  fc.constantFrom('', '{', '{"input":', 'null', 'true', '"x"', '1e999', '[]', '{}', '{"input": "a",}', "{'input': 'a'}", '\uFEFF{"input":"a"}', '{"input":"\\ud800"}', '{"__proto__":{"polluted":1},"input":"a"}'),
+  fc.constantFrom(10_000, 200_000).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
+  fc.constantFrom(10_000).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  jsonText.chain((text) => fc.nat(text.length).map((cut) => text.slice(0, cut))),
+);
+
+export const bodies: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  { weight: 6, arbitrary: jsonText },
+  { weight: 3, arbitrary: notJson },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
+);

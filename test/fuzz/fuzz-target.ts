@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { deleteFileTool } from '../helpers/delete-file-tool';
+import { calculatorTool } from '../../src/activities/tools/calculator-tool';
+import { ToolRegistry } from '../../src/activities/tools/registry';
+import { resolveAccess } from '../../src/api/auth/access';
+import { noDelay } from '../../src/demo-model/chunks';
+import { demoReply } from '../../src/demo-model/demo-script';
+import type { Responder } from '../../src/demo-model/server';
+import { toolCallScriptInput, toolScript } from '../../src/demo-model/tool-call-script';
+import { readSse } from '../helpers/sse';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { startTemporal, type TestTemporal } from '../helpers/temporal';
+import type { FuzzTarget } from './property';
+
+// What the fuzzer runs against: a real Temporal dev server, worker and API, twice (open, and with
+// API keys), holding runs in every state (completed, waiting for approval, cancelled, failed,
+// terminated, a session's turn) and sessions, so requests can name real ids of either kind.
+
+const deleteFile = deleteFileTool();
+
+/** The demo model; tool-call scripts for approvals; "fail" is refused (a failed run). */
+const responder: Responder = (request) => {
+  const last = request.messages.findLast((message) => message.role === 'user')?.content ?? '';
+  if (last === 'fail') return { kind: 'json', status: 400, body: { error: { message: 'refused by the fuzz script' } } };
+  if (last.startsWith('{"calls"')) {
+    try {
+      return toolScript(request);
+    } catch {
+      // a fuzzed input that only looks like a script
+    }
+  }
+  return demoReply(request, noDelay);
+};
+
+const keys = { fuzz: 'fuzz-key-0123456789abcdef', other: 'other-key-0123456789abcdef' };
+
+export interface RunningTarget extends FuzzTarget {
+  close(): Promise<void>;
+}
+
+export async function startFuzzTarget(): Promise<RunningTarget> {
+  const problems: string[] = [];
+  const log = (message: string, error?: unknown) => problems.push(`server logged "${message}": ${(error as Error)?.stack ?? String(error)}`);
+  const onUncaught = (error: unknown) => problems.push(`uncaught: ${(error as Error)?.stack ?? String(error)}`);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  const stacks: TestStack[] = [];
+  let environment: TestTemporal | undefined;
+  const close = async () => {
+    for (const stack of stacks) await stack.close();
+    await environment?.teardown();
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+  };
+  try {
+    environment = await startTemporal();
+    const tools = () => new ToolRegistry([calculatorTool, deleteFile]);
+    const open = await startTestStack(environment, responder, { tools: tools(), log });
+    stacks.push(open);
+    const access = resolveAccess({ mode: 'on', keys: `fuzz:${keys.fuzz},other:${keys.other}`, host: '127.0.0.1' });
+    const keyed = await startTestStack(environment, responder, { tools: tools(), log, access });
+    stacks.push(keyed);
+    const pools = await seed(environment, open, keyed);
+    return { urls: { open: new URL(open.url), keyed: new URL(keyed.url) }, pools, problems, seen: new Map(), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+const auth = { authorization: `Bearer ${keys.fuzz}` };
+const ended = (event: { event: string }) => /^run\.(completed|failed|cancelled)$/.test(event.event);
+
+async function seed(environment: TestTemporal, open: TestStack, keyed: TestStack): Promise<FuzzTarget['pools']> {
+  const start = async (stack: TestStack, body: Record<string, unknown>) => {
+    const response = await stack.post('/v1/runs', body, auth);
+    assert.equal(response.status, 202, JSON.stringify(response.body));
+    return response.body as { runId: string; streamToken: string };
+  };
+  const follow = (stack: TestStack, runId: string, until: (event: { event: string }) => boolean) => readSse(`${stack.url}/v1/runs/${runId}/events`, { headers: auth, until });
+  const approval = { input: toolCallScriptInput(['delete_file', { path: 'a.txt' }], ['delete_file', { path: 'b.txt' }]), tools: ['delete_file'] };
+
+  const completed = await start(keyed, { input: 'What is 2+3?' });
+  const { events } = await follow(keyed, completed.runId, ended);
+  const waiting = await start(keyed, approval);
+  await follow(keyed, waiting.runId, (event) => event.event === 'approval.requested');
+  const cancelled = await start(keyed, approval);
+  await follow(keyed, cancelled.runId, (event) => event.event === 'approval.requested');
+  assert.equal((await keyed.post(`/v1/runs/${cancelled.runId}/cancel`, {}, auth)).status, 202);
+  await follow(keyed, cancelled.runId, ended);
+  const failed = await start(keyed, { input: 'fail' });
+  await follow(keyed, failed.runId, ended);
+  const terminated = await start(open, approval);
+  await follow(open, terminated.runId, (event) => event.event === 'approval.requested');
+  await environment.client.workflow.getHandle(terminated.runId).terminate('ended by the fuzz setup');
+
+  const session = (await keyed.post('/v1/sessions', {}, auth)).body.sessionId as string;
+  const turn = await keyed.post(`/v1/sessions/${session}/messages`, { input: 'What is 1+1?' }, auth);
+  assert.equal(turn.status, 202, JSON.stringify(turn.body));
+  await follow(keyed, turn.body.runId, ended);
+  const openSession = (await open.post('/v1/sessions', {})).body.sessionId as string;
+
+  const runs = [completed, waiting, cancelled, failed, terminated];
+  return {
+    run: [...runs.map((run) => run.runId), turn.body.runId],
+    session: [session, openSession],
+    apiKey: [keys.fuzz, keys.other],
+    streamToken: [...runs.map((run) => run.streamToken), turn.body.streamToken],
+    eventId: [...new Set(events.map((event) => event.id))],
+    callId: ['call_0', 'call_1'],
+  };
+}

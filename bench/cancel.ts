@@ -28,7 +28,7 @@ export async function cancelScenario(temporal: BenchTemporal, runs = 10): Promis
         buffer += decoder.decode(bytes as Uint8Array, { stream: true });
         if (!cancelledAt && (buffer.match(/event: text\.delta/g)?.length ?? 0) >= 5) {
           cancelledAt = Date.now();
-          await fetch(`${bench.stack.url}/v1/runs/${runId}/cancel`, { method: 'POST' });
+          await fetch(`${bench.stack.url}/v1/runs/${runId}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         }
         if (buffer.includes('event: run.cancelled')) break;
       }

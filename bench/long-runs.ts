@@ -159,7 +159,9 @@ export function longRunsSection(rows: LongRunRow[]): string {
   const linear = rows.every((row) => row.overheadPerStep <= 10 * 1024);
   const small = rows.every((row) => row.largestPayload < 512 * 1024);
   const last = rows.at(-1)!;
-  const flat = last.lateSteps.p50 - last.earlySteps.p50 <= 20;
+  // The target is stated at 500 steps; longer runs are shown for information.
+  const target = rows.find((row) => row.modelSteps === 500) ?? last;
+  const flat = target.lateSteps.p50 - target.earlySteps.p50 <= 20;
   return `## Long runs
 
 A model that reads a 100 KB workspace file (\`read_file\`) at every step, for ${rows.map((row) => row.modelSteps).join(', ')} model steps
@@ -174,7 +176,10 @@ last ${Math.min(10, Math.floor((last.steps - 1) / 4))} gaps of the run. It is wh
 way from the model to the client does not change along a run (see Token latency).
 
 Targets: overhead at most 10 KB per step (${linear ? 'met' : 'missed'}: linear, not quadratic); largest payload under 512 KB
-(${small ? 'met' : 'missed'}); time to first token at the last step within 20 ms of the first (${flat ? 'met' : 'missed'}: ${(last.lateSteps.p50 - last.earlySteps.p50).toFixed(1)} ms at ${last.modelSteps} steps).
+(${small ? 'met' : 'missed'}); time to first token at step ${target.modelSteps} within 20 ms of the first steps (${flat ? 'met' : 'missed'}: ${(target.lateSteps.p50 - target.earlySteps.p50).toFixed(1)} ms).
+The benchmark's model runs in the stack's process and keeps every request it received (about
+400 KB each once the context is full), so late in the longest runs that process also carries
+hundreds of MB more than a real deployment.
 
 | model steps | steps | executions | history KB | content KB | KB per step | overhead KB per step | events per step | largest payload KB | step 1 TTFT ms | between model calls, early p50 ms | late p50 ms | late − early ms | run s |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |

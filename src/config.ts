@@ -47,7 +47,7 @@ const schema = z.object({
   CORS_ORIGINS: z.string().default(''),
   STREAM_TOKEN_SECRET: optionalText,
   ALLOWED_MODELS: z.string().default(''),
-  MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(200),
+  MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(1000),
   STREAM_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   STREAM_HOST: z.string().min(1).default('127.0.0.1'),
   STREAM_PORT: port(0),

@@ -72,8 +72,6 @@ const failureType = (error: unknown) => (error instanceof ActivityFailure && err
 
 export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   const runId = workflowInfo().workflowId;
-  // Runs recorded before bounded histories replay without continuing as new.
-  const bounded = patched('bounded-history');
   const maxSteps = Math.max(1, Math.min(input.maxSteps, maxStepsCap));
   const limits = input.historyLimits ?? defaultHistoryLimits;
   const continued = input.continued;
@@ -127,7 +125,9 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   // An execution goes on as new only once it has done something of its own (no endless chain
   // under tiny limits): more than the approval wait it may have been handed.
   const progressed = () => state.steps.length > (continued?.approval ? 1 : 0);
-  const mayContinue = () => bounded && progressed() && historyFull(limits);
+  // Runs recorded before bounded histories replay without continuing as new. The patch is asked
+  // only where it decides something: a marker up front cost the first workflow task ~4 ms.
+  const mayContinue = () => progressed() && historyFull(limits) && patched('bounded-history');
   const approvalOptions = (toolCalls: ToolCall[]): ApprovalWaitOptions => ({ historyFull: mayContinue, continueAsNew: (record) => continueRun({ record, toolCalls }) });
 
   const finish = (): RunSummary => {
@@ -138,7 +138,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   const fail = (code: string, message: string, type: string = failureTypes.runFailed): never => {
     state.status = 'failed';
     state.error = { code, message };
-    throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [bounded ? summarize(state) : state] });
+    throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [summarize(state)] });
   };
 
   try {
@@ -154,7 +154,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
       const stepInput: LlmStepInput = { runId, step: record.step, model: input.model, tools: input.tools, ...(input.contextTokens ? { contextTokens: input.contextTokens } : {}) };
       if (record.step === 1) {
         const messages = [...context, { role: 'user' as const, content: input.input }];
-        if (!bounded || JSON.stringify(messages).length <= inlineContextChars) stepInput.messages = messages;
+        if (JSON.stringify(messages).length <= inlineContextChars) stepInput.messages = messages;
       }
       const result = await llmStep(stepInput);
       Object.assign(record, {

@@ -90,6 +90,8 @@ describe('continue-as-new', () => {
     // One execution per model step: every boundary was a continue-as-new.
     assert.equal(histories.length, 6);
     assert.notEqual(run.body.links.temporalUi, started.body.links.temporalUi, 'the UI link follows the latest execution');
+    // The owner (memo) goes on with the run: with keys on, its tenant still finds it.
+    assert.equal((await environment.client.workflow.getHandle(runId).describe()).memo?.tenant, 'local');
   });
 
   test('when a run continues as new in an approval wait, then the wait goes on in the new execution and its decision is applied', async () => {

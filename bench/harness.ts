@@ -12,6 +12,7 @@ import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
 import { devServerSqlitePragmas, dynamicConfigArgs, sqlitePragmaArgs } from '../src/temporal/dev-server';
 import { startChild } from '../test/helpers/processes';
+import { searchAttributeArgs } from '../src/temporal/search-attributes';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.
 
@@ -41,7 +42,7 @@ export interface BenchTemporalOptions {
 export async function startBenchTemporal(options: BenchTemporalOptions = {}): Promise<BenchTemporal> {
   const cli = await findTemporalCli();
   // The settings npm start gives its embedded server (BENCH_EAGER=0 measures without them).
-  const extraArgs = process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : [];
+  const extraArgs = [...(process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : []), ...searchAttributeArgs()];
   let storage: BenchStorage = { kind: 'memory' };
   let dir: string | undefined;
   if (options.file) {

@@ -1,6 +1,9 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ToolSettings } from './activities/tools';
+import { parsePayloadKeys, PayloadKeysError, type PayloadKeys } from './codec';
 import { loadTemporalProfile, type TemporalSecurity } from './temporal/connect';
 
 // All configuration, read once from the environment and validated; a bad value fails fast with
@@ -41,13 +44,20 @@ const schema = z.object({
   MCP_CONFIG: optionalText,
   RELAY_SECRET: optionalText,
   RELAY_ALLOWED_HOSTS: z.string().default(''),
+  RELAY_TLS_CERT_FILE: optionalText,
+  RELAY_TLS_KEY_FILE: optionalText,
+  RELAY_TLS_CA_FILE: optionalText,
+  RELAY_TLS_REQUIRED: z.enum(['true', 'false', '1', '0', '']).default('false').transform((value) => value === 'true' || value === '1'),
   AUTH: z.enum(['auto', 'on', 'off']).default('auto'),
   API_KEYS: optionalText,
   API_KEYS_FILE: optionalText,
   CORS_ORIGINS: z.string().default(''),
   STREAM_TOKEN_SECRET: optionalText,
+  PAYLOAD_KEYS: optionalText,
   ALLOWED_MODELS: z.string().default(''),
   MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(1000),
+  MAX_RUNNING_RUNS_PER_TENANT: z.coerce.number().int().min(0).default(200),
+  RATE_LIMIT_WRITES_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   STREAM_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(900),
   STREAM_HOST: z.string().min(1).default('127.0.0.1'),
   STREAM_PORT: port(0),
@@ -99,6 +109,10 @@ export interface Config {
     allowedModels?: string[];
     /** Open SSE streams per tenant on one API replica. */
     maxStreamsPerTenant?: number;
+    /** Runs running at once per tenant, across replicas (Temporal visibility); 0 or unset: no cap. */
+    maxRunningRunsPerTenant?: number;
+    /** Writes (POSTs) per API key and minute on one API replica; 0 or unset: off. */
+    writesPerMinute?: number;
   };
   toolConcurrency: number;
   session: { contextChars: number; historyLimit: number };
@@ -106,7 +120,17 @@ export interface Config {
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
   /** Between APIs and workers in split deployments. */
-  relay: { secret?: string; host: string; port: number; advertiseUrl?: string; allowedHosts: string[] };
+  relay: {
+    secret?: string;
+    host: string;
+    port: number;
+    advertiseUrl?: string;
+    allowedHosts: string[];
+    /** RELAY_TLS_CERT_FILE + RELAY_TLS_KEY_FILE (PEM contents): a worker serves its streams over HTTPS. Never logged. */
+    serverTls?: { cert: string; key: string };
+    /** An API: RELAY_TLS_CA_FILE (PEM), the only CA trusted for https:// streams (unset: the system roots); RELAY_TLS_REQUIRED refuses http:// ones. */
+    clientTls: { ca?: string; required: boolean };
+  };
   auth: {
     mode: 'auto' | 'on' | 'off';
     keys?: string;
@@ -117,6 +141,8 @@ export interface Config {
     streamTokenSecret?: string;
     streamTokenTtlSeconds: number;
   };
+  /** PAYLOAD_KEYS: payloads are encrypted at rest in Temporal (src/codec). Never logged. */
+  payloadKeys?: PayloadKeys;
 }
 
 export class ConfigError extends Error {
@@ -146,6 +172,70 @@ export function requireSplitSettings(config: Config, role: 'worker' | 'api'): { 
   return { address: config.temporal.address!, secret: config.relay.secret! };
 }
 
+/** PAYLOAD_KEYS parsed; its errors name key ids, never keys. */
+function payloadKeysOf(text: string | undefined): PayloadKeys | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parsePayloadKeys(text);
+  } catch (error) {
+    if (error instanceof PayloadKeysError) throw new ConfigError(`Invalid configuration:\n  ${error.message}`);
+    throw error;
+  }
+}
+
+/** RELAY_TLS_* read and checked now: a bad file stops the process at start, named by its variable, never quoted. */
+function relayTls(values: { RELAY_TLS_CERT_FILE?: string; RELAY_TLS_KEY_FILE?: string; RELAY_TLS_CA_FILE?: string; RELAY_TLS_REQUIRED: boolean; STREAM_ADVERTISE_URL?: string }): Pick<Config['relay'], 'serverTls' | 'clientTls'> {
+  const invalid = (variable: string, problem: string) => new ConfigError(`Invalid configuration:\n  ${variable}: ${problem}`);
+  const read = (variable: string, file: string) => {
+    try {
+      return readFileSync(resolve(file), 'utf8');
+    } catch (error) {
+      throw invalid(variable, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  const { RELAY_TLS_CERT_FILE: certFile, RELAY_TLS_KEY_FILE: keyFile, RELAY_TLS_CA_FILE: caFile } = values;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw invalid(certFile ? 'RELAY_TLS_KEY_FILE' : 'RELAY_TLS_CERT_FILE', 'the relay serves TLS with RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE together; set both or neither');
+  }
+  let serverTls: Config['relay']['serverTls'];
+  if (certFile && keyFile) {
+    const cert = read('RELAY_TLS_CERT_FILE', certFile);
+    const key = read('RELAY_TLS_KEY_FILE', keyFile);
+    let certificate: X509Certificate;
+    let privateKey: ReturnType<typeof createPrivateKey>;
+    try {
+      certificate = new X509Certificate(cert);
+    } catch {
+      throw invalid('RELAY_TLS_CERT_FILE', `${certFile} is not a PEM certificate`);
+    }
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      throw invalid('RELAY_TLS_KEY_FILE', `${keyFile} is not an unencrypted PEM private key`);
+    }
+    if (!certificate.checkPrivateKey(privateKey)) throw invalid('RELAY_TLS_KEY_FILE', `${keyFile} is not the key of the certificate in RELAY_TLS_CERT_FILE`);
+    if (values.STREAM_ADVERTISE_URL && !values.STREAM_ADVERTISE_URL.startsWith('https://')) {
+      throw invalid('STREAM_ADVERTISE_URL', 'the stream endpoint serves https (RELAY_TLS_CERT_FILE is set), so advertise its https:// address');
+    }
+    serverTls = { cert, key };
+  }
+  let ca: string | undefined;
+  if (caFile) {
+    ca = read('RELAY_TLS_CA_FILE', caFile);
+    const certificates = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+    if (/PRIVATE KEY-----/.test(ca)) throw invalid('RELAY_TLS_CA_FILE', `${caFile} holds a private key: give the API the CA's certificate only`);
+    const parses = (pem: string) => {
+      try {
+        return Boolean(new X509Certificate(pem));
+      } catch {
+        return false;
+      }
+    };
+    if (certificates.length === 0 || !certificates.every(parses)) throw invalid('RELAY_TLS_CA_FILE', `${caFile} is not a PEM file of CA certificates`);
+  }
+  return { serverTls, clientTls: { ca, required: values.RELAY_TLS_REQUIRED } };
+}
+
 /** The envconfig profile with the TEMPORAL_* variables over it; its errors never quote a secret. */
 function temporalProfile(env: NodeJS.ProcessEnv) {
   try {
@@ -170,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const uiPort = values.TEMPORAL_UI_PORT ?? (values.TEMPORAL_PORT === 0 ? 0 : values.TEMPORAL_PORT + 1000);
   const temporal = temporalProfile(env);
+  const payloadKeys = payloadKeysOf(values.PAYLOAD_KEYS);
   return {
     port: values.PORT,
     host: values.HOST,
@@ -204,6 +295,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       history: { events: values.RUN_HISTORY_MAX_EVENTS, bytes: values.RUN_HISTORY_MAX_BYTES },
       allowedModels: values.ALLOWED_MODELS.split(',').map((model) => model.trim()).filter(Boolean),
       maxStreamsPerTenant: values.MAX_STREAMS_PER_TENANT,
+      maxRunningRunsPerTenant: values.MAX_RUNNING_RUNS_PER_TENANT,
+      writesPerMinute: values.RATE_LIMIT_WRITES_PER_MINUTE,
     },
     toolConcurrency: values.TOOL_CONCURRENCY,
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
@@ -214,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: values.STREAM_PORT,
       advertiseUrl: values.STREAM_ADVERTISE_URL,
       allowedHosts: values.RELAY_ALLOWED_HOSTS.split(',').map((host) => host.trim()).filter(Boolean),
+      ...relayTls(values),
     },
     auth: {
       mode: values.AUTH,
@@ -223,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       streamTokenSecret: values.STREAM_TOKEN_SECRET ?? values.RELAY_SECRET,
       streamTokenTtlSeconds: values.STREAM_TOKEN_TTL_SECONDS,
     },
+    payloadKeys,
     tools: {
       resultMaxBytes: values.TOOL_RESULT_MAX_BYTES,
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),

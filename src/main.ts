@@ -7,10 +7,12 @@ import { startModelServer, type ModelServer } from './demo-model/server';
 import { accessFromConfig } from './api/auth/access';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
+import { codecSettings, temporalDataConverter } from './codec';
 import { setUpTools } from './tool-setup';
 import { findTemporalCli, TemporalCliNotFoundError } from './temporal/cli';
 import { clientConnectionOptions, nativeConnectionOptions } from './temporal/connect';
 import { startDevServer, type DevServer } from './temporal/dev-server';
+import { ensureSearchAttributes, SearchAttributesError } from './temporal/search-attributes';
 
 // `npm start`: the embedded Temporal (unless TEMPORAL_ADDRESS), the demo model (unless a real
 // endpoint is configured), and the worker and the API in this process.
@@ -23,6 +25,12 @@ function redactUrl(text: string): string {
   if (url.username) url.username = '***';
   if (url.password) url.password = '***';
   return url.toString();
+}
+
+/** How a browser on this machine reaches the API (a wildcard address is reached on loopback). */
+function browserUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -58,6 +66,8 @@ async function main() {
       uiPort: config.temporal.uiPort,
       namespace: config.temporal.namespace,
       log,
+      // With PAYLOAD_KEYS, the embedded UI decodes payloads through this API's codec endpoint.
+      ...(config.payloadKeys ? { codecEndpoint: `${browserUrl(config.host, config.port)}/codec` } : {}),
     });
     cleanups.push(() => devServer!.stop());
     address = devServer.address;
@@ -87,10 +97,14 @@ async function main() {
     await connection.close();
     await nativeConnection.close();
   });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  // The embedded server has them from its command line; a cluster may not yet.
+  await ensureSearchAttributes(connection, config.temporal.namespace);
+  // With PAYLOAD_KEYS, every client and the worker encrypt what Temporal stores.
+  const dataConverter = temporalDataConverter(config.payloadKeys);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
   // On the worker's connection, run starts hand their first workflow task straight to this
   // process's worker (eager start), one round trip less before the first token.
-  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace });
+  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter });
   const stack: Stack = await startStack({
     client,
     eagerClient,
@@ -109,6 +123,8 @@ async function main() {
     access,
     corsOrigins: config.auth.corsOrigins,
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
+    dataConverter,
+    codec: codecSettings(config, uiUrl),
   });
   cleanups.push(() => stack.stop());
 
@@ -117,6 +133,9 @@ async function main() {
   log(`API:         ${api}`);
   log(access.notice);
   log(`Temporal UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+  if (config.payloadKeys) {
+    log(`Payloads:    encrypted at rest (key "${config.payloadKeys.current.id}"); decoded for the UI by ${api}/codec${devServer ? '' : ' (point your UI at it)'}`);
+  }
   log('');
   const keyHeader = access.open ? '' : ` -H "authorization: Bearer $API_KEY"`;
   log(`Try it (starts a run, then streams it${access.open ? '' : '; API_KEY is one of your keys'}):`);
@@ -130,7 +149,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  if (error instanceof ConfigError || error instanceof TemporalCliNotFoundError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof TemporalCliNotFoundError || error instanceof SearchAttributesError) console.error(error.message);
   else console.error(error);
   void stop(1);
 });

@@ -4,6 +4,7 @@
 // code. Exit 0 when the code reproduces it; 1 with the nondeterminism otherwise.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { temporalDataConverter } from './codec';
 import { ConfigError, loadConfig } from './config';
 import { clientConnectionOptions } from './temporal/connect';
 import { fetchExecutionHistory } from './temporal/history';
@@ -21,10 +22,13 @@ async function main() {
   const security = config.temporal.address ? config.temporal.security : {};
   const connection = await Connection.connect(clientConnectionOptions(address, security));
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    // Encrypted histories (PAYLOAD_KEYS) replay with the same keys.
+    const dataConverter = temporalDataConverter(config.payloadKeys);
+    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
     const history = await fetchExecutionHistory(client, workflowId, executionId);
     const events = history.events?.length ?? 0;
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+    const bundle = await workflowBundle({ encryptFailures: dataConverter !== undefined });
+    await Worker.runReplayHistory({ workflowBundle: bundle, ...(dataConverter ? { dataConverter } : {}) }, history, workflowId);
     console.log(`replayed ${workflowId}: ${events} history events, reproduced by the current code`);
   } finally {
     await connection.close();

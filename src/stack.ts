@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { CodecSettings } from './codec';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
@@ -45,6 +47,10 @@ export interface StackOptions {
   /** Replaces activities by name (benchmarks use it to run peer implementations). */
   activityOverrides?: (relay: MemoryRelay) => Record<string, (...args: any[]) => Promise<unknown>>;
   log?: (message: string, error?: unknown) => void;
+  /** Payload encryption for the worker (src/codec); the clients passed in carry the same. */
+  dataConverter?: DataConverter;
+  /** The API's codec endpoint for the Temporal Web UI. */
+  codec?: CodecSettings;
 }
 
 export interface Stack {
@@ -67,6 +73,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     tools,
     toolResultMaxBytes: options.toolSettings.resultMaxBytes,
     activityOverrides: options.activityOverrides?.(relay),
+    dataConverter: options.dataConverter,
   });
   const running = worker.run();
   const app = createApp({
@@ -87,6 +94,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     access: options.access,
     corsOrigins: options.corsOrigins,
     streamTokens: options.streamTokens,
+    codec: options.codec,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>

@@ -2,11 +2,14 @@ import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from './activities';
+import { failureConverterPath, temporalDataConverter } from './codec';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
 import { startRelayServer } from './relay/relay-server';
 import { nativeConnectionOptions } from './temporal/connect';
+import { ensureSearchAttributes, SearchAttributesError } from './temporal/search-attributes';
 import { setUpTools } from './tool-setup';
 
 // The worker runs agent-turn workflows and their activities, and hosts the live streams of the
@@ -15,10 +18,19 @@ import { setUpTools } from './tool-setup';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-let bundle: Promise<WorkflowBundle> | undefined;
-/** Bundles the workflow code once per process (webpack takes seconds). */
-export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+/**
+ * Bundles the workflow code once per process (webpack takes seconds). With payload encryption,
+ * the bundle carries the failure converter that moves failure messages into encrypted attributes
+ * (src/codec/failure-converter.ts); either bundle replays the other's histories.
+ */
+export function workflowBundle(options: { encryptFailures?: boolean } = {}): Promise<WorkflowBundle> {
+  const encrypt = options.encryptFailures ?? false;
+  let bundle = bundles.get(encrypt);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...(encrypt ? { failureConverterPath } : {}) });
+    bundles.set(encrypt, bundle);
+  }
   return bundle;
 }
 
@@ -36,6 +48,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   namespace: string;
   taskQueue: string;
   activityOverrides?: Record<string, (...args: any[]) => Promise<unknown>>;
+  /** Payload encryption (src/codec): the same for every client and worker of a deployment. */
+  dataConverter?: DataConverter;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -47,9 +61,13 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined }),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: {
-      ...createActivities({ ...options, client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace }) }),
+      ...createActivities({
+        ...options,
+        client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace, dataConverter: options.dataConverter }),
+      }),
       ...options.activityOverrides,
     },
     // Cancellation reaches an activity through its heartbeats: keep them frequent.
@@ -65,8 +83,9 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const tools = await setUpTools(config, (line) => console.log(line));
   const relay = new MemoryRelay();
-  const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl });
+  const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl, tls: config.relay.serverTls });
   const connection = await NativeConnection.connect(nativeConnectionOptions(address, config.temporal.security));
+  await ensureSearchAttributes(connection, config.temporal.namespace);
   const worker = await createAgentWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -75,6 +94,7 @@ async function main() {
     model: config.model,
     tools: tools.registry,
     toolResultMaxBytes: config.tools.resultMaxBytes,
+    dataConverter: temporalDataConverter(config.payloadKeys),
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();
@@ -85,7 +105,7 @@ async function main() {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError || error instanceof SearchAttributesError ? error.message : error);
     process.exit(1);
   });
 }

@@ -14,7 +14,7 @@ import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
 import { fetchExecutionHistory } from '../src/temporal/history';
 import { readSse } from './helpers/sse';
-import { startTestStack, type TestStack } from './helpers/stack';
+import { callApi, startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
 
 // Nobody reads, steers or approves a run they were not given: keys with tenants and scopes, stream
@@ -66,21 +66,7 @@ after(async () => {
   await environment?.teardown();
 });
 
-const call = async (method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json: any = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // kept as text
-  }
-  return { status: response.status, headers: response.headers, body: json };
-};
+const call = (method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}) => callApi(stack.url, method, path, key, body, headers);
 
 async function startRun(key: string, input = 'What is 6*7?') {
   const created = await call('POST', '/v1/runs', key, { input, tools: ['calculator'] });

@@ -11,6 +11,7 @@ import { runHistories } from './helpers/history';
 import { assembleText, assertIncreasingIds, readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
+import { tenantSearchAttribute } from '../src/shared/search-attributes';
 
 // A run continues as new whenever its history reaches the limits; here the limits are tiny, so it
 // does so at every step boundary (and at once in an approval wait). Same run id, same event ids:
@@ -91,7 +92,10 @@ describe('continue-as-new', () => {
     assert.equal(histories.length, 6);
     assert.notEqual(run.body.links.temporalUi, started.body.links.temporalUi, 'the UI link follows the latest execution');
     // The owner (memo) goes on with the run: with keys on, its tenant still finds it.
-    assert.equal((await environment.client.workflow.getHandle(runId).describe()).memo?.tenant, 'local');
+    const description = await environment.client.workflow.getHandle(runId).describe();
+    assert.equal(description.memo?.tenant, 'local');
+    // So does its tenant search attribute: the per-tenant count of running runs still sees it.
+    assert.equal(description.typedSearchAttributes.get(tenantSearchAttribute), 'local');
   });
 
   test('when a run continues as new in an approval wait, then the wait goes on in the new execution and its decision is applied', async () => {

@@ -11,7 +11,8 @@ import ts from 'typescript';
 
 const root = resolve(import.meta.dirname, '..');
 const entry = join(root, 'src/workflows/index.ts');
-const allowedPackages = new Set(['@temporalio/workflow']);
+// @temporalio/common: the workflow SDK's own base (search attribute keys, types), bundled with it.
+const allowedPackages = new Set(['@temporalio/workflow', '@temporalio/common']);
 const allowedDirectories = [join(root, 'src/workflows'), join(root, 'src/shared')];
 
 /** Module specifiers a file loads at run time (type-only imports and exports left out). */

@@ -2,10 +2,14 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Client } from '@temporalio/client';
+import type { CodecSettings } from '../codec';
 import type { Access } from './auth/access';
 import { authenticate, requireScope } from './auth/authenticate';
 import { loopbackHostsOnly } from './auth/host-check';
+import { writeRateLimit, type WriteRateLimits } from './auth/rate-limit';
 import { StreamTokens } from './auth/stream-tokens';
+import { codecRouter } from './codec-router';
+import { RunAdmission } from './run-admission';
 import { HttpError, errorHandler, notFoundHandler } from './errors';
 import { runsRouter, type RunsRouterOptions } from './runs-router';
 import { SessionStore } from './session-store';
@@ -20,7 +24,10 @@ export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'op
   corsOrigins?: string[];
   streamTokens?: StreamTokens;
   session: { contextChars: number; historyLimit: number };
+  limits: RunsRouterOptions['limits'] & WriteRateLimits;
   log?: (message: string, error?: unknown) => void;
+  /** Payload encryption: the codec endpoint for the Temporal Web UI (404 when unset). */
+  codec?: CodecSettings;
 }
 
 /** State-changing requests carry JSON: a cross-site form post (or a simple request) is refused. */
@@ -36,15 +43,15 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   // Security headers; a JSON and SSE API serves no scripts or frames.
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
-  app.use(
-    cors({
-      origin: options.corsOrigins ?? [],
-      methods: ['GET', 'POST'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
-      exposedHeaders: ['Last-Event-ID', 'Location'],
-      maxAge: 600,
-    }),
-  );
+  const apiCors = cors({
+    origin: options.corsOrigins ?? [],
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    exposedHeaders: ['Last-Event-ID', 'Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+    maxAge: 600,
+  });
+  // The codec endpoint answers its own CORS (the Temporal UI's origins too).
+  app.use((request, response, next) => (request.path.startsWith('/codec/') ? next() : apiCors(request, response, next)));
   if (access.loopbackOnly) app.use(loopbackHostsOnly());
 
   app.get('/healthz', async (_request, response) => {
@@ -55,16 +62,19 @@ export function createApp(options: AppOptions): Express {
       response.status(503).json({ error: { code: 'temporal_unavailable', message: (error as Error).message } });
     }
   });
-  // Every /v1 route: who is calling, then the scope the route needs (stream tokens: reads of one run).
-  app.use('/v1', authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open }), jsonOnly, express.json({ limit: '2mb' }));
+  app.use('/codec', codecRouter({ settings: options.codec, keys: 'keys' in access ? access.keys : undefined, open: access.open, tokens: streamTokens, corsOrigins: options.corsOrigins ?? [] }));
+  // Every /v1 route: who is calling, their budget of writes, then the scope the route needs (stream tokens: reads of one run).
+  app.use('/v1', authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open }), writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open }), jsonOnly, express.json({ limit: '2mb' }));
   app.post('/v1/runs', requireScope('runs:write'));
   app.get(['/v1/runs/:runId', '/v1/runs/:runId/events'], requireScope('runs:read'));
   app.post('/v1/runs/:runId/stream-tokens', requireScope('runs:read'));
   app.post('/v1/runs/:runId/cancel', requireScope('runs:cancel'));
   app.post('/v1/runs/:runId/approvals/:callId', requireScope('approvals:decide'));
   app.use('/v1/sessions', requireScope('sessions'));
-  app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open }));
-  app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, sessions: new SessionStore(options.client, options.taskQueue) }));
+  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
+  const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
+  app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open, admission }));
+  app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
   app.use(notFoundHandler);
   app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));
   return app;

@@ -7,7 +7,7 @@ export interface RunDefaults {
   toolNames: string[];
   toolPolicies: (names: string[]) => ToolPolicy[];
   toolConcurrency: number;
-  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history?: { events: number; bytes: number }; allowedModels?: string[]; maxStreamsPerTenant?: number };
+  limits: { maxSteps: number; maxInputChars: number; approvalTimeoutMs: number; history?: { events: number; bytes: number }; allowedModels?: string[]; maxStreamsPerTenant?: number; maxRunningRunsPerTenant?: number };
   /** The default model's context window (MODEL_CONTEXT_TOKENS). */
   contextTokens?: number;
 }

@@ -3,6 +3,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, 
 import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
 import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind } from '../shared/run-types';
 import { RunNotFoundError } from './run-reader';
+import { tenantSearchAttribute } from '../shared/search-attributes';
 
 // Runs through Temporal: a run is a workflow whose id is the run id (its executions share it when
 // it continues as new). Reading runs is run-reader.ts.
@@ -44,6 +45,7 @@ export class RunStore {
       taskQueue: this.taskQueue,
       args: [input],
       memo: { tenant },
+      typedSearchAttributes: [{ key: tenantSearchAttribute, value: tenant }],
       ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });
     return { runId, executionId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted };

@@ -13,6 +13,7 @@ import { SharedRunSources } from './shared-sources';
 import { pipeEventsToResponse, type SseOptions } from './sse';
 import { principalOf } from './auth/authenticate';
 import type { StreamTokens } from './auth/stream-tokens';
+import type { RunAdmission } from './run-admission';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
@@ -24,6 +25,8 @@ export interface RunsRouterOptions extends RunDefaults {
   relay: LiveRelay;
   temporalUi: { url: string; namespace: string };
   stream?: RunStreamOptions & SseOptions;
+  /** MAX_RUNNING_RUNS_PER_TENANT (shared with the sessions router). */
+  admission?: RunAdmission;
 }
 
 const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
@@ -90,7 +93,11 @@ export function runsRouter(options: RunsRouterOptions): Router {
       throw new HttpError(413, 'input_too_large', `input, system and messages take ${size} characters together; the limit is ${maxStartPayloadChars}`);
     }
     const { tenant } = principalOf(request);
-    const run = await store.start(input, tenant);
+    await options.admission?.admit(tenant);
+    const run = await store.start(input, tenant).catch((error: unknown) => {
+      options.admission?.release(tenant);
+      throw error;
+    });
     const { token, expiresAt } = await options.streamTokens.mint(run.runId, tenant);
     response.status(202).location(`/v1/runs/${run.runId}`).json({
       runId: run.runId,

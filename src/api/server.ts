@@ -4,8 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
+import { codecSettings, temporalDataConverter } from '../codec';
 import { RemoteRelay } from '../relay/remote-relay';
 import { clientConnectionOptions } from '../temporal/connect';
+import { ensureSearchAttributes, SearchAttributesError } from '../temporal/search-attributes';
 import { setUpTools } from '../tool-setup';
 import { createApp } from './app';
 import { answerClientErrors } from './client-errors';
@@ -16,7 +18,7 @@ import { RunStore } from './run-store';
 /** The API of a split deployment: live events come from the workers' stream endpoints. */
 export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access }) {
   const { config, client, tools } = options;
-  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, log: options.log });
+  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, tls: config.relay.clientTls, log: options.log });
   const app = createApp({
     client,
     store: new RunStore(client, config.temporal.taskQueue),
@@ -33,6 +35,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     access: options.access ?? accessFromConfig(config),
     corsOrigins: config.auth.corsOrigins,
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
+    codec: codecSettings(config, config.temporal.uiUrl),
   });
   return { app, relay };
 }
@@ -45,7 +48,8 @@ async function main() {
   log(access.notice);
   const tools = await setUpTools(config, log);
   const connection = await Connection.connect(clientConnectionOptions(address, config.temporal.security));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  await ensureSearchAttributes(connection, config.temporal.namespace);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: temporalDataConverter(config.payloadKeys) });
   const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
@@ -67,7 +71,7 @@ async function main() {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError || error instanceof SearchAttributesError ? error.message : error);
     process.exit(1);
   });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryNotRegisteredError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, sessionWorkflowType, type SessionInput, type SessionState } from '../workflows/definitions';
+import { tenantSearchAttribute } from '../shared/search-attributes';
 
 // Sessions are workflows too (id = session id); each message becomes an agentTurn run.
 
@@ -26,7 +27,7 @@ export class SessionStore {
 
   async create(input: SessionInput & { tenant: string }): Promise<string> {
     const sessionId = `ses_${randomUUID()}`;
-    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input], memo: { tenant: input.tenant } });
+    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input], memo: { tenant: input.tenant }, typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }] });
     return sessionId;
   }
 

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { principalOf } from './auth/authenticate';
 import type { StreamTokens } from './auth/stream-tokens';
+import type { RunAdmission } from './run-admission';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
 import { describeIssues } from './run-request';
@@ -13,6 +14,8 @@ export interface SessionsRouterOptions extends RunDefaults {
   /** No keys: one tenant, no ownership checks. */
   open: boolean;
   session: { contextChars: number; historyLimit: number };
+  /** MAX_RUNNING_RUNS_PER_TENANT: a message starts a run. */
+  admission?: RunAdmission;
 }
 
 export function sessionsRouter(options: SessionsRouterOptions): Router {
@@ -67,7 +70,11 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
     }
     try {
       const { tenant } = principalOf(request);
-      const runId = await sessions.send(id, body, options.open ? undefined : tenant);
+      await options.admission?.admit(tenant);
+      const runId = await sessions.send(id, body, options.open ? undefined : tenant).catch((error: unknown) => {
+        options.admission?.release(tenant);
+        throw error;
+      });
       const { token, expiresAt } = await options.streamTokens.mint(runId, tenant);
       response.status(202).json({
         sessionId: id,

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { MemoryRelay } from './memory-relay';
 import { RelayKeys, relayHeaders } from './relay-auth';
@@ -7,15 +8,18 @@ import { RelayKeys, relayHeaders } from './relay-auth';
 // this worker (those still buffered, then each as it is published) as NDJSON, one StreamEvent a
 // line, each signed for the run and the request (relay-auth.ts). APIs find it through the address
 // in activity heartbeats and the worker's identity, and must prove they know the relay secret,
-// for this address, without sending it.
+// for this address, without sending it. With a certificate (RELAY_TLS_CERT_FILE and _KEY_FILE) it
+// serves HTTPS and advertises https://, so the events are private on the wire as well.
 
 export interface RelayServerOptions {
   relay: MemoryRelay;
   secret: string;
   host: string;
   port: number;
-  /** The URL to advertise (containers, proxies); default http://host:port. */
+  /** The URL to advertise (containers, proxies); default http(s)://host:port. */
   advertiseUrl?: string;
+  /** PEM certificate (chain) and key: serve HTTPS. Checked by loadConfig; never logged. */
+  tls?: { cert: string; key: string };
   keepAliveMs?: number;
 }
 
@@ -25,11 +29,13 @@ export interface RelayServer {
 }
 
 export async function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
+  // APIs reach the address as advertised: an http:// one would skip the certificate altogether.
+  if (options.tls && options.advertiseUrl && !/^https:\/\//i.test(options.advertiseUrl)) throw new Error('a relay server with TLS must advertise an https:// address');
   const keys = new RelayKeys(options.secret);
   let url = '';
   // A proof is good once: a captured request cannot be replayed while its time is still valid.
   const usedNonces = new Map<string, number>();
-  const server: Server = createServer((request, response) => {
+  const handle: RequestListener<typeof IncomingMessage, typeof ServerResponse> = (request, response) => {
     const match = /^\/runs\/([A-Za-z0-9_.:-]{1,200})\/events$/.exec(request.url ?? '');
     if (request.method !== 'GET' || !match) {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such stream' } }));
@@ -65,14 +71,16 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
         response.write(lines);
       }
     })();
-  });
+  };
+  const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  url = (options.advertiseUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  const scheme = options.tls ? 'https' : 'http';
+  url = (options.advertiseUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
   options.relay.address = url;
   return {
     url,

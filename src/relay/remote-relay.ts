@@ -1,5 +1,7 @@
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Client } from '@temporalio/client';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import proto from '@temporalio/proto';
 import { positionLabel, type EventPosition } from '../shared/event-position';
 import type { StreamEvent, ToolProgress } from '../shared/events';
@@ -11,7 +13,8 @@ import { RelayKeys, hostAllowed, relayHeaders } from './relay-auth';
 // stream endpoints of the workers (their addresses come from the task queue's pollers and from
 // the run's activity heartbeats) and merges what they send. A worker it cannot reach is read
 // through its activities' heartbeat details instead: slower, and only tool progress, but not
-// silent; the stream's gaps are then filled from durable state as always.
+// silent; the stream's gaps are then filled from durable state as always. https:// addresses are
+// read with the worker's certificate verified (RELAY_TLS_CA_FILE, else the system roots).
 
 export interface RemoteRelayOptions {
   client: Client;
@@ -20,6 +23,8 @@ export interface RemoteRelayOptions {
   secret: string;
   /** RELAY_ALLOWED_HOSTS: when set, no other stream address is ever contacted. */
   allowedHosts?: string[];
+  /** RELAY_TLS_CA_FILE (PEM): the only CA trusted for https:// addresses; RELAY_TLS_REQUIRED: never contact http:// ones. */
+  tls?: { ca?: string; required?: boolean };
   log: (line: string) => void;
   /** How often a subscription looks for new workers and in-flight activities. */
   discoveryMs?: number;
@@ -54,12 +59,37 @@ export class RemoteRelay implements LiveRelay {
   /** Whether this API may contact a stream address it learned from Temporal (logged once if not). */
   mayContact(url: string): boolean {
     if (!/^https?:\/\//.test(url)) return false;
-    if (hostAllowed(url, this.options.allowedHosts ?? [])) return true;
-    if (!this.refused.has(url)) {
-      this.refused.add(url);
-      this.options.log(`worker stream ${url.slice(0, 200)} is not in RELAY_ALLOWED_HOSTS; not contacted`);
+    if (!hostAllowed(url, this.options.allowedHosts ?? [])) {
+      if (!this.refused.has(url)) {
+        this.refused.add(url);
+        this.options.log(`worker stream ${url.slice(0, 200)} is not in RELAY_ALLOWED_HOSTS; not contacted`);
+      }
+      return false;
     }
-    return false;
+    if (this.options.tls?.required && !url.startsWith('https://')) {
+      // An address of our own workers, only not private: read its heartbeat details, as for one
+      // that cannot be reached, and never ask it again.
+      if (!this.refused.has(url)) {
+        this.refused.add(url);
+        this.options.log(`worker stream ${url.slice(0, 200)} is plain http and RELAY_TLS_REQUIRED is set; not contacted, reading progress from heartbeat details instead`);
+      }
+      this.unreachable.set(url, Number.POSITIVE_INFINITY);
+      return false;
+    }
+    return true;
+  }
+
+  /** Opens a worker's stream: node:http(s), so that https verifies against RELAY_TLS_CA_FILE when set. */
+  get(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const target = new URL(url);
+      // Idle for longer than a few of the worker's 15 s keep-alives: not a live stream any more.
+      const options = { headers, signal, timeout: 60_000 };
+      const ca = this.options.tls?.ca;
+      const request = target.protocol === 'https:' ? httpsGet(target, ca ? { ...options, ca } : options, resolve) : httpGet(target, options, resolve);
+      request.on('timeout', () => request.destroy(new Error('no data for 60 s')));
+      request.on('error', reject);
+    });
   }
 
   openStream(): StepPublisher {
@@ -105,15 +135,20 @@ export class RemoteRelay implements LiveRelay {
   /** Heartbeat details of the run's activities in flight. */
   async inFlight(runId: string): Promise<HeartbeatDetails[]> {
     const description = await this.options.client.workflow.getHandle(runId).describe();
-    return (description.raw.pendingActivities ?? []).flatMap((activity) => {
-      const payload = activity.heartbeatDetails?.payloads?.[0];
-      if (!payload) return [];
-      try {
-        return [defaultPayloadConverter.fromPayload(payload) as HeartbeatDetails];
-      } catch {
-        return [];
-      }
-    });
+    // Through the client's data converter: with PAYLOAD_KEYS the details are encrypted.
+    const converter = this.options.client.options.loadedDataConverter;
+    const details = await Promise.all(
+      (description.raw.pendingActivities ?? []).map(async (activity) => {
+        const payloads = activity.heartbeatDetails?.payloads;
+        if (!payloads?.length) return [];
+        try {
+          return [await decodeFromPayloadsAtIndex<HeartbeatDetails>(converter, 0, payloads)];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    return details.flat();
   }
 
   markUnreachable(url: string, reason: string): void {
@@ -220,23 +255,21 @@ class RunHub {
       try {
         // A proof for this address only: the secret itself never leaves this process.
         const auth = this.relay.keys.request(url, this.runId);
-        const response = await fetch(`${url}/runs/${encodeURIComponent(this.runId)}/events`, {
-          headers: { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof },
-          signal: controller.signal,
-          redirect: 'error',
-        });
-        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof };
+        const response = await this.relay.get(`${url}/runs/${encodeURIComponent(this.runId)}/events`, headers, controller.signal);
+        // Redirects are not followed: a worker answers its stream itself.
+        if (response.statusCode !== 200) {
+          response.destroy();
+          throw new Error(`HTTP ${response.statusCode}`);
+        }
         this.relay.unreachable.delete(url);
-        // Cancelled by close(): an abort alone does not always end a pending read of the body.
-        const reader = response.body.getReader();
-        controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
-        if (controller.signal.aborted) await reader.cancel();
+        // Ended by close(): the abort destroys the request, and with it the body being read.
+        controller.signal.addEventListener('abort', () => response.destroy(), { once: true });
+        if (controller.signal.aborted) response.destroy();
         const decoder = new TextDecoder();
         let buffer = '';
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
+        for await (const chunk of response) {
+          buffer += decoder.decode(chunk as Buffer, { stream: true });
           let newline: number;
           while ((newline = buffer.indexOf('\n')) >= 0) {
             const line = buffer.slice(0, newline).trim();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TemporalCli } from './cli';
+import { searchAttributeArgs } from './search-attributes';
 
 // The embedded Temporal: `temporal server start-dev` on a SQLite file under DATA_DIR, so runs
 // survive a restart, with the Web UI on.
@@ -63,7 +64,11 @@ export interface DevServerOptions {
   log: (line: string) => void;
   /** SQLite pragmas for the database file (default {@link devServerSqlitePragmas}). */
   sqlitePragmas?: Readonly<Record<string, string>>;
+  /** The API's codec endpoint: the Web UI decodes encrypted payloads through it (PAYLOAD_KEYS). */
+  codecEndpoint?: string;
 }
+
+const codecArgs = (endpoint: string | undefined) => (endpoint ? ['--ui-codec-endpoint', endpoint] : []);
 
 export interface DevServer {
   address: string;
@@ -82,7 +87,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   if (options.cli.kind === 'sdk-download') {
     options.log('[temporal] no local CLI: letting the Temporal SDK download the dev server (needs internet)');
     const environment = await TestWorkflowEnvironment.createLocal({
-      server: { ip: '127.0.0.1', port: options.port, uiPort: options.uiPort, ui: true, dbFilename, namespace: options.namespace, extraArgs: [...dynamicConfigArgs(), ...sqlitePragmaArgs(options.sqlitePragmas)] },
+      server: { ip: '127.0.0.1', port: options.port, uiPort: options.uiPort, ui: true, dbFilename, namespace: options.namespace, extraArgs: [...dynamicConfigArgs(), ...searchAttributeArgs(), ...sqlitePragmaArgs(options.sqlitePragmas), ...codecArgs(options.codecEndpoint)] },
     });
     return { address: environment.address, uiUrl, stop: () => environment.teardown() };
   }
@@ -96,7 +101,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--namespace', options.namespace,
     '--log-level', 'warn',
     ...dynamicConfigArgs(),
+    ...searchAttributeArgs(),
     ...sqlitePragmaArgs(options.sqlitePragmas),
+    ...codecArgs(options.codecEndpoint),
   ];
   const child = spawn(options.cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -13,6 +13,7 @@ import {
 import { turnMessages, type ChatMessage, type RunState, type RunSummary } from '../shared/run-types';
 import { agentTurn } from './agent-turn';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
+import { tenantSearchAttribute } from '../shared/search-attributes';
 import { trimContext } from './session-context';
 
 // A multi-turn conversation. Each message starts its own agentTurn run (a child workflow, id =
@@ -51,7 +52,7 @@ export async function session(input: SessionInput): Promise<void> {
         args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps, turnChars: input.contextChars }],
         // A turn outlives nothing: closing the session abandons no run in the middle.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
-        ...(input.tenant ? { memo: { tenant: input.tenant } } : {}),
+        ...(input.tenant ? { memo: { tenant: input.tenant }, typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }] } : {}),
       });
       const turn: SessionTurn = { runId, input: text.slice(0, 200), status: 'running' };
       state.turnCount++;

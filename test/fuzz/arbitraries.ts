@@ -53,6 +53,7 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   route('GET', id.map((session) => ['/v1/sessions/', session])),
   route('POST', id.map((session) => ['/v1/sessions/', session, '/messages']), validBodies.message),
   route('GET', fc.constant(['/healthz'])),
+  route('POST', fc.constantFrom(['/codec/decode'], ['/codec/encode']), validBodies.codec),
 );
 
 const unknownPath: fc.Arbitrary<readonly Part[]> = fc.oneof(

@@ -26,7 +26,21 @@ const sessionBody = fc.record(
 );
 const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: ['input'] });
 const approvalBody = fc.record({ approve: fc.boolean(), reason: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approve'] });
-const validBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(runBody, sessionBody, messageBody, approvalBody);
+const base64 = (bytes: fc.Arbitrary<Uint8Array>) => bytes.map((value) => Buffer.from(value).toString('base64'));
+/** Temporal's codec protocol: payloads with base64 metadata and data (ciphertext or junk, any encoding). */
+const codecBody = fc.record({
+  payloads: fc.array(
+    fc.record(
+      {
+        metadata: fc.dictionary(fc.constantFrom('encoding', 'encryption-key-id', 'x'), fc.oneof(base64(fc.constantFrom(...['binary/encrypted', 'json/plain', 'new', 'gone'].map((text) => new TextEncoder().encode(text)))), base64(fc.uint8Array({ maxLength: 8 })))),
+        data: base64(fc.uint8Array({ maxLength: 64 })),
+      },
+      { requiredKeys: [] },
+    ),
+    { maxLength: 4 },
+  ),
+});
+const validBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(runBody, sessionBody, messageBody, approvalBody, codecBody);
 
 /** The valid body of each route that takes one, as sent. */
 export const validBodies = {
@@ -34,6 +48,7 @@ export const validBodies = {
   session: sessionBody.map((body) => JSON.stringify(body)),
   message: messageBody.map((body) => JSON.stringify(body)),
   approval: approvalBody.map((body) => JSON.stringify(body)),
+  codec: codecBody.map((body) => JSON.stringify(body)),
 };
 
 const huge = fc.constantFrom(1001, 70_000, 400_000, 2_200_000).map((length) => 'x'.repeat(length));

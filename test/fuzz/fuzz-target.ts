@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { deleteFileTool } from '../helpers/delete-file-tool';
 import { calculatorTool } from '../../src/activities/tools/calculator-tool';
 import { ToolRegistry } from '../../src/activities/tools/registry';
+import { randomBytes } from 'node:crypto';
 import { resolveAccess } from '../../src/api/auth/access';
+import { codecSettings } from '../../src/codec';
+import { loadConfig } from '../../src/config';
 import { noDelay } from '../../src/demo-model/chunks';
 import { demoReply } from '../../src/demo-model/demo-script';
 import type { Responder } from '../../src/demo-model/server';
@@ -58,7 +61,16 @@ export async function startFuzzTarget(): Promise<RunningTarget> {
     const open = await startTestStack(environment, responder, { tools: tools(), log });
     stacks.push(open);
     const access = resolveAccess({ mode: 'on', keys: `fuzz:${keys.fuzz},other:${keys.other}`, host: '127.0.0.1' });
-    const keyed = await startTestStack(environment, responder, { tools: tools(), log, access });
+    // Payloads encrypted, so the codec endpoint decodes; no write limit, which would hide the
+    // routes behind 429s in a long `npm run fuzz` (test/rate-limits.test.ts covers it).
+    const config = loadConfig({ PAYLOAD_KEYS: `new:${randomBytes(32).toString('base64')}` });
+    const keyed = await startTestStack(environment, responder, {
+      tools: tools(),
+      log,
+      access,
+      codec: codecSettings(config, 'http://localhost:8233'),
+      limits: { ...config.limits, writesPerMinute: 0 },
+    });
     stacks.push(keyed);
     const pools = await seed(environment, open, keyed);
     return { urls: { open: new URL(open.url), keyed: new URL(keyed.url) }, pools, problems, seen: new Map(), close };

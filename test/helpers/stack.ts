@@ -62,3 +62,20 @@ export async function startTestStack(
     },
   };
 }
+
+/** One API call with an optional key: status, headers and the body (parsed when it is JSON). */
+export async function callApi(baseUrl: string, method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json: any = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // kept as text: the assertion shows it
+  }
+  return { status: response.status, headers: response.headers, body: json };
+}

@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../src/temporal/cli';
 import { dynamicConfigArgs } from '../../src/temporal/dev-server';
+import { searchAttributeArgs } from '../../src/temporal/search-attributes';
 import { freePort } from './ports';
 
 let runtimeInstalled = false;
@@ -24,7 +25,7 @@ export async function startTemporal(): Promise<TestTemporal> {
   installQuietRuntime();
   const cli = await findTemporalCli({ allowDownload: true });
   const metricsPort = await freePort();
-  const extraArgs = [...dynamicConfigArgs(), '--metrics-port', String(metricsPort)];
+  const extraArgs = [...dynamicConfigArgs(), ...searchAttributeArgs(), '--metrics-port', String(metricsPort)];
   const environment = await TestWorkflowEnvironment.createLocal(
     cli.kind === 'path'
       ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs } }

@@ -12,6 +12,7 @@ import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
 import { devServerSqlitePragmas, dynamicConfigArgs, sqlitePragmaArgs } from '../src/temporal/dev-server';
 import { startChild } from '../test/helpers/processes';
+import { freePort } from '../test/helpers/ports';
 import { searchAttributeArgs } from '../src/temporal/search-attributes';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.
@@ -23,6 +24,8 @@ export interface BenchTemporal {
   version: string;
   /** Where the dev server keeps its data: 'memory', or the SQLite file and its pragmas. */
   storage: BenchStorage;
+  /** The dev server's Prometheus metrics (requests by gRPC operation, among others). */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,8 @@ export interface BenchTemporalOptions {
 export async function startBenchTemporal(options: BenchTemporalOptions = {}): Promise<BenchTemporal> {
   const cli = await findTemporalCli();
   // The settings npm start gives its embedded server (BENCH_EAGER=0 measures without them).
-  const extraArgs = [...(process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : []), ...searchAttributeArgs()];
+  const metricsPort = await freePort();
+  const extraArgs = [...(process.env.BENCH_EAGER !== '0' ? dynamicConfigArgs() : []), ...searchAttributeArgs(), '--metrics-port', String(metricsPort)];
   let storage: BenchStorage = { kind: 'memory' };
   let dir: string | undefined;
   if (options.file) {
@@ -59,6 +63,7 @@ export async function startBenchTemporal(options: BenchTemporalOptions = {}): Pr
     environment,
     version: cli.kind === 'path' ? cliVersion(cli.path) : 'sdk download',
     storage,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     async close() {
       await environment.teardown();
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -159,9 +164,9 @@ export interface SplitBenchStack {
  * The split deployment: `npm run worker` and `npm run api` as processes of their own (the API
  * reads the worker's live streams over HTTP), against a model served in this process.
  */
-export async function startSplitBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string): Promise<SplitBenchStack> {
+export async function startSplitBenchStack(temporal: BenchTemporal, responder: Responder, taskQueue: string, extraEnv: Record<string, string> = {}): Promise<SplitBenchStack> {
   const model = await startModelServer(responder);
-  const env = { TEMPORAL_ADDRESS: temporal.environment.address, RELAY_SECRET: randomBytes(24).toString('hex'), OPENAI_BASE_URL: model.baseURL, MODEL: 'bench', TASK_QUEUE: taskQueue };
+  const env = { TEMPORAL_ADDRESS: temporal.environment.address, RELAY_SECRET: randomBytes(24).toString('hex'), OPENAI_BASE_URL: model.baseURL, MODEL: 'bench', TASK_QUEUE: taskQueue, ...extraEnv };
   const worker = startChild('src/worker.ts', { ...env, STREAM_PORT: '0' });
   const api = startChild('src/api/server.ts', { ...env, PORT: '0' });
   try {

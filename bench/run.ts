@@ -5,6 +5,7 @@ import { startBenchTemporal } from './harness';
 import { cancelScenario, cancelSection } from './cancel';
 import { cdfChart } from './charts';
 import { concurrencyScenario, concurrencySection } from './concurrency';
+import { costScenario, costSection } from './cost';
 import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
 import { longRunsScenario, longRunsSection } from './long-runs';
@@ -23,7 +24,7 @@ const mode = full
   ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], longRuns: [10, 100, 500] }
   : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'history', 'long-runs', 'tools', 'cancel'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'cost', 'history', 'long-runs', 'tools', 'cancel'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -76,6 +77,11 @@ try {
     const concurrency = await concurrencyScenario(temporal, mode.concurrency);
     results.concurrency = concurrency;
     sections.push(reproducible('concurrency', concurrencySection(concurrency)));
+  }
+  if (scenarios.has('cost')) {
+    const cost = await costScenario(temporal, full ? 60 : 30);
+    results.cost = cost;
+    sections.push(reproducible('cost', costSection(cost)));
   }
   if (scenarios.has('history')) {
     const history = await historyScenario(temporal);

@@ -39,7 +39,7 @@ interface ClientOutput {
   directRequests: Array<{ label: string; sent: number; firstDelta: number }>;
 }
 
-interface ModelOutput {
+export interface ModelOutput {
   requests: Array<{ input: string; receivedAt: number; firstChunkAt?: number }>;
 }
 
@@ -54,7 +54,7 @@ function startBenchProcess(script: string, env: Record<string, string>, stdin: '
 const jsonLine = <T>(output: string): T => JSON.parse(output.split('\n').find((line) => line.startsWith('{'))!) as T;
 
 /** Starts bench/model-process.ts; `close` stops it and returns what it recorded. */
-async function startModelProcess(env: Record<string, string>): Promise<{ baseURL: string; close(): Promise<ModelOutput> }> {
+export async function startModelProcess(env: Record<string, string>): Promise<{ baseURL: string; close(): Promise<ModelOutput> }> {
   const { child, output, exited } = startBenchProcess('model-process.ts', env, 'pipe');
   let seen = '';
   const baseURL = await new Promise<string>((resolve, reject) => {

@@ -58,8 +58,9 @@ export class RunStore {
   async waitForClose(runId: string, signal?: AbortSignal): Promise<void> {
     for (let wait = 250; !signal?.aborted; wait = Math.min(wait * 2, 5000)) {
       try {
-        // Follows the run across continue-as-new.
+        // Follows the run across continue-as-new. A run that completed is closed for good.
         await this.client.workflow.getHandle(runId).result();
+        return;
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return;
         if (!(error instanceof WorkflowFailedError)) {
@@ -67,7 +68,8 @@ export class RunStore {
           continue;
         }
       }
-      // A run reset from the Temporal UI ends its execution (terminated) and goes on in a new one.
+      // A run reset from the Temporal UI ends its execution (terminated) and goes on in a new one:
+      // only an execution that did not complete can have been reset.
       try {
         const latest = await this.client.workflow.getHandle(runId).describe();
         if (latest.status.name !== 'RUNNING') return;

@@ -176,11 +176,15 @@ function stepOf(position: EventPosition): number {
  * only those of the latest step: an earlier step's events are in durable state by the time a later
  * step starts, and subscribers fill gaps from there.
  */
+const inFlightEvery = 5;
+
 class RunHub {
   private readonly subscribers = new Set<QueueSubscription>();
   private buffer: StreamEvent[] = [];
   private readonly seen = new Set<string>();
   private latestStep = 0;
+  /** Discovery ticks so far (in-flight activities are read every inFlightEvery-th). */
+  private ticks = 0;
   private readonly upstreams = new Map<string, AbortController>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
@@ -237,7 +241,12 @@ class RunHub {
   private async discover() {
     if (this.closed) return;
     try {
-      const [urls, inFlight] = await Promise.all([this.relay.workerUrls(), this.relay.inFlight(this.runId)]);
+      const urls = await this.relay.workerUrls();
+      // The run's in-flight activities (a describe of the run) matter when a worker's stream
+      // cannot be read (progress then comes from their heartbeat details) or a worker is not among
+      // the pollers; while every poller's stream is readable they are looked at every 5th tick only.
+      const troubled = urls.length === 0 || urls.some((url) => !this.relay.mayContact(url) || this.relay.isUnreachable(url));
+      const inFlight = troubled || this.ticks++ % inFlightEvery === 0 ? await this.relay.inFlight(this.runId) : [];
       // The last subscriber may have left while Temporal answered: connect to nothing then.
       if (this.closed) return;
       const wanted = new Set([...urls, ...inFlight.map((details) => details.relay)].filter((url) => typeof url === 'string' && this.relay.mayContact(url)));

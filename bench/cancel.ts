@@ -48,8 +48,9 @@ export function cancelSection(result: CancelResult): string {
   return `## Cancel latency
 
 POST \`/v1/runs/:id/cancel\` in the middle of a streamed answer (${result.runs} runs), to the model
-request being aborted and to \`run.cancelled\` at the SSE client. A cancel reaches the running
-activity with its next heartbeat (every second, throttle 1 s), so about a second is expected.
+request being aborted and to \`run.cancelled\` at the SSE client. The API tells the running step
+directly (the relay), which aborts the model request at once; the run ends once Temporal's own
+cancellation has reached the activity (it heartbeats every 20 ms after the API's word).
 
 | measure | p50 | max |
 | --- | --- | --- |

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { textFrames } from '../src/demo-model/chunks';
-import { diff, moduleBreakdown, threadCpu } from './cpu-breakdown';
+import { diff, moduleBreakdown, threadCpu, topFunctions } from './cpu-breakdown';
 import { startSubscribers, tokenEnds } from './fanout';
 import { canMeterProcesses, processMeter, selfMeter, startBenchStackOn, startSplitBenchStack, temporalServerMeter, type BenchTemporal, type ProcessMeter } from './harness';
 import { startModelProcess } from './ttft';
@@ -105,12 +105,16 @@ async function pass(temporal: BenchTemporal, all: Array<{ name: string; meter: P
         await until(() => existsSync(file));
         await new Promise((resolve) => setTimeout(resolve, 200));
         modules.push(moduleBreakdown(file));
+        if (process.env.BENCH_KEEP_PROFILES) copyFileSync(file, join(process.env.BENCH_KEEP_PROFILES, `split-${subjectSlug(entry.name)}.cpuprofile`));
+        if (process.env.BENCH_TOP_FUNCTIONS) console.log(`${entry.name}:\n${topFunctions(file, Number(process.env.BENCH_TOP_FUNCTIONS)).map(([name, ms]) => `  ${ms.toFixed(1)} ms ${name}`).join('\n')}`);
         rmSync(file);
         rmSync(join(entry.profile.dir, `${entry.meter.pid}.started`));
       } else if (entry.profile?.kind === 'self') {
         const { profile: taken } = await post('Profiler.stop');
         const file = join(entry.profile.dir, 'self.cpuprofile');
         writeFileSync(file, JSON.stringify(taken));
+        if (process.env.BENCH_KEEP_PROFILES) copyFileSync(file, join(process.env.BENCH_KEEP_PROFILES, `${subjectSlug(entry.name)}.cpuprofile`));
+        if (process.env.BENCH_TOP_FUNCTIONS) console.log(topFunctions(file, Number(process.env.BENCH_TOP_FUNCTIONS)).map(([name, ms]) => `  ${ms.toFixed(1)} ms ${name}`).join('\n'));
         session!.disconnect();
         modules.push(moduleBreakdown(file));
       } else modules.push(new Map());
@@ -152,6 +156,8 @@ async function measure(subject: string, temporal: BenchTemporal, metered: Metere
   console.log(`cost ${subject}: ${row.processes.map((entry) => `${entry.name} ${entry.cpuMs.toFixed(1)} ms`).join(', ')} per run; ${row.operations.map((entry) => `${entry.operation} ${entry.perRun.toFixed(1)}`).join(', ')}`);
   return row;
 }
+
+const subjectSlug = (name: string) => name.replace(/\W+/g, '-');
 
 async function until(condition: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -91,3 +91,17 @@ function categorize(frame: { functionName: string; url: string }): string | unde
   if (frame.url === '') return 'V8 and native code (unattributed)';
   return 'other';
 }
+
+/** The functions with the most self time in a .cpuprofile (ms), idle left out: for looking into a breakdown. */
+export function topFunctions(file: string, count = 30): Array<[string, number]> {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<ProfileNode & { callFrame: { lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const out = new Map<string, number>();
+  profile.samples.forEach((id, index) => {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') return;
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(src|bench)\//, '$1/')}:${lineNumber + 1}`;
+    out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[index + 1] ?? 0) / 1000);
+  });
+  return [...out].sort((a, b) => b[1] - a[1]).slice(0, count);
+}

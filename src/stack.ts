@@ -51,6 +51,8 @@ export interface StackOptions {
   dataConverter?: DataConverter;
   /** The API's codec endpoint for the Temporal Web UI. */
   codec?: CodecSettings;
+  /** How often running activities heartbeat (default 1 s). */
+  heartbeatIntervalMs?: number;
 }
 
 export interface Stack {
@@ -74,6 +76,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     toolResultMaxBytes: options.toolSettings.resultMaxBytes,
     activityOverrides: options.activityOverrides?.(relay),
     dataConverter: options.dataConverter,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
   });
   const running = worker.run();
   const app = createApp({

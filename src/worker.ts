@@ -70,9 +70,11 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
       }),
       ...options.activityOverrides,
     },
-    // Cancellation reaches an activity through its heartbeats: keep them frequent.
-    maxHeartbeatThrottleInterval: '1 second',
-    defaultHeartbeatThrottleInterval: '1 second',
+    // Cancellation reaches an activity with a heartbeat's answer. Activities heartbeat once a
+    // second, and every 20 ms once the API has said their run was cancelled (heartbeat.ts): the
+    // SDK lets heartbeats through that often, so Temporal's cancellation follows within ~20 ms.
+    maxHeartbeatThrottleInterval: '20 milliseconds',
+    defaultHeartbeatThrottleInterval: '20 milliseconds',
     shutdownGraceTime: '5 seconds',
   });
 }

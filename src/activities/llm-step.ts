@@ -6,7 +6,7 @@ import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { ChunkAssembler, ModelStreamError, type ChunkLike } from './chunk-assembler';
 import { fitContext, tokenCounterFor } from './context';
 import type { Conversation, ConversationCache } from './conversation/conversation-cache';
-import { startHeartbeats } from './heartbeat';
+import { startHeartbeats, stepCancellation } from './heartbeat';
 import type { ToolRegistry } from './tools/registry';
 
 // One model call, streamed. Every text delta is published the moment it arrives; the assembled
@@ -134,6 +134,8 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     const stream = relay.openStream(runId, `llm:${step}`);
     const coordinates = (): StreamCoordinates => ({ relay: relay.address, runId, stream: `llm:${step}`, attempt, cursor: stream.cursor ?? null });
     const stopHeartbeats = startHeartbeats(context, coordinates, dependencies.heartbeatIntervalMs);
+    // Aborted by Temporal's cancellation, or sooner by the API's word (heartbeat.ts).
+    const cancellation = stepCancellation(context, relay, runId, () => context.heartbeat(coordinates()));
 
     const publish = (event: StreamEvent) => stream.publish(event);
     if (attempt === 1) publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'llm' } });
@@ -156,12 +158,13 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       prepared = await prepareRequest(input, context);
     } catch (error) {
       stopHeartbeats();
+      cancellation.dispose();
       stream.close();
       throw error;
     }
     const { request, report: contextReport } = prepared;
     if (contextReport) publish({ position: { kind: 'context', step, attempt }, event: 'context.trimmed', data: { runId, step, attempt, ...contextReport } });
-    const options = { signal: context.cancellationSignal };
+    const options = { signal: cancellation.signal };
     const assembler = new ChunkAssembler();
     let streamed = true;
     try {
@@ -179,7 +182,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
             if (text) emitText(text);
           }
           // The client ends an aborted stream quietly, as if the model had finished.
-          if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+          if (cancellation.signal.aborted) throw cancellation.signal.reason;
         }
       } catch (error) {
         if (offset > 0 || !refusesStreaming(error)) throw error;
@@ -189,12 +192,15 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
         if (text) emitText(text);
       }
     } catch (error) {
+      // Stopped by the API's word: end as cancelled once Temporal has cancelled the step too.
+      if (cancellation.signal.aborted) await cancellation.settle();
       const failure = toFailure(error, context, dependencies.secrets ?? []);
       // A cancelled step hands the text it had so far to the workflow: the partial transcript.
       if (failure instanceof CancelledFailure) throw new CancelledFailure(failure.message, [{ partialText: assembler.textSoFar, attempt }]);
       throw failure;
     } finally {
       stopHeartbeats();
+      cancellation.dispose();
       stream.close();
     }
 

@@ -3,7 +3,7 @@ import { FINISHED, type EventPosition } from '../shared/event-position';
 import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
-import { startHeartbeats } from './heartbeat';
+import { startHeartbeats, stepCancellation } from './heartbeat';
 import { defaultToolResultMaxBytes, limitResult } from './result-limit';
 import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistry } from './tools/registry';
 
@@ -68,6 +68,11 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
     ...(lastProgress ? { progress: lastProgress } : {}),
   });
   const stopHeartbeats = startHeartbeats(context, heartbeat, dependencies.heartbeatIntervalMs);
+  // Aborted by Temporal's cancellation, or sooner by the API's word (heartbeat.ts).
+  const cancellation = stepCancellation(context, dependencies.relay, runId, () => context.heartbeat(heartbeat()));
+  // Progress goes out in a heartbeat at once, but not more than one a second (the worker lets
+  // heartbeats through every 20 ms, for cancellations).
+  let lastProgressBeat = 0;
   const at = (mark: number): EventPosition => ({ kind: 'tool', step, call: callIndex, calls: callCount, mark });
   const publish = (event: StreamEvent) => stream.publish(event);
   publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'tools' } });
@@ -103,21 +108,30 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
           progressSeq++;
           lastProgress = update;
           publish({ position: at(1 + progressSeq), event: 'tool.progress', data: { runId, step, callId, name, progress: update } });
-          context.heartbeat(heartbeat());
+          if (Date.now() - lastProgressBeat >= 1000) {
+            lastProgressBeat = Date.now();
+            context.heartbeat(heartbeat());
+          }
         },
-        signal: context.cancellationSignal,
+        signal: cancellation.signal,
         attempt,
         idempotencyKey: `${runId}:${callId}`,
         lastProgress: previous?.progress,
       });
-      if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      if (cancellation.signal.aborted) throw cancellation.signal.reason;
       return finish({ ok: true, result: asText(result), attempts: attempt });
     } catch (error) {
+      // Stopped by a cancellation: end as cancelled, once Temporal has cancelled the call too.
+      if (cancellation.signal.aborted) {
+        await cancellation.settle();
+        throw context.cancellationSignal.reason;
+      }
       if (error instanceof ToolInputError) return finish({ ok: false, error: error.message, attempts: attempt });
       throw error;
     }
   } finally {
     stopHeartbeats();
+    cancellation.dispose();
     stream.close();
   }
 }

@@ -50,6 +50,20 @@ export class RunReader {
     this.pages = new RunPages(client);
   }
 
+  /** The run's latest execution, its Temporal status and its owner: one describe, no query. */
+  async describe(runId: string): Promise<{ runId: string; executionId: string; status: string; tenant?: string }> {
+    let description;
+    try {
+      description = await this.client.workflow.getHandle(runId).describe();
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(runId);
+      throw error;
+    }
+    if (description.type !== agentTurnWorkflowType) throw new RunNotFoundError(runId);
+    const owner = description.memo?.tenant;
+    return { runId, executionId: description.runId, status: description.status.name, ...(typeof owner === 'string' ? { tenant: owner } : {}) };
+  }
+
   async read(runId: string, options: ReadOptions = {}): Promise<RunView> {
     const fromStep = Math.max(1, options.fromStep ?? 1);
     const maxBytes = options.maxBytes ?? defaultWindowBytes;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
 import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind } from '../shared/run-types';
 import { RunNotFoundError } from './run-reader';
@@ -67,9 +67,11 @@ export class RunStore {
           await new Promise((resolve) => setTimeout(resolve, wait));
           continue;
         }
+        // Cancelled or failed by the run itself: closed for good.
+        if (!(error.cause instanceof TerminatedFailure)) return;
       }
       // A run reset from the Temporal UI ends its execution (terminated) and goes on in a new one:
-      // only an execution that did not complete can have been reset.
+      // only a terminated execution can have been reset.
       try {
         const latest = await this.client.workflow.getHandle(runId).describe();
         if (latest.status.name !== 'RUNNING') return;

@@ -183,12 +183,21 @@ export function runsRouter(options: RunsRouterOptions): Router {
   });
 
   router.post('/runs/:runId/cancel', async (request, response) => {
-    const state = await loadRun(request);
-    const outcome = await store.cancel(state.runId);
-    if (outcome === 'not_running') {
-      throw new HttpError(409, 'run_not_running', `run "${state.runId}" has already ended (${state.status})`);
-    }
-    response.status(202).json({ runId: state.runId, status: 'cancelling', links: links(state.runId, state.executionId) });
+    // One describe (owner, status), not a whole read: a cancel should reach the steps quickly.
+    const runId = String(request.params.runId);
+    const notFound = () => new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
+    if (!idPattern.test(runId)) throw notFound();
+    const run = await reader.describe(runId).catch((error: unknown) => {
+      throw error instanceof RunNotFoundError ? notFound() : error;
+    });
+    if (!options.open && run.tenant !== principalOf(request).tenant) throw notFound();
+    if (run.status !== 'RUNNING') throw new HttpError(409, 'run_not_running', `run "${runId}" has already ended (${run.status.toLowerCase()})`);
+    // The workers running the run's steps hear it now, not at their next heartbeat (relay.cancelRun:
+    // they stop the model stream and tools, and end the step once Temporal's cancellation follows).
+    relay.cancelRun(runId);
+    const outcome = await store.cancel(runId);
+    if (outcome === 'not_running') throw new HttpError(409, 'run_not_running', `run "${runId}" has already ended`);
+    response.status(202).json({ runId, status: 'cancelling', links: links(runId, run.executionId) });
   });
 
   return router;

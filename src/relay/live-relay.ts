@@ -36,6 +36,14 @@ export interface LiveRelay {
    */
   openStream(runId: string, key: string): StepPublisher;
   subscribe(runId: string): Subscription;
+  /**
+   * The run was cancelled (Temporal has recorded it): tell the activities running its steps now,
+   * in this process or on the workers, so they stop at once rather than at their next heartbeat.
+   * Temporal's cancellation still follows and stays the source of truth.
+   */
+  cancelRun(runId: string): void;
+  /** For activities: `listener` runs when cancelRun reaches this process (at once if it already has). */
+  onCancel?(runId: string, listener: () => void): () => void;
 }
 
 /** What an activity advertises in its heartbeat details: coordinates, never tokens or secrets. */

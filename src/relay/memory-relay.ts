@@ -61,6 +61,32 @@ export class MemoryRelay implements LiveRelay {
     return subscription;
   }
 
+  private readonly cancelListeners = new Map<string, Set<() => void>>();
+  /** Runs cancelled lately: an activity that starts just after still hears of it. */
+  private readonly cancelled = new Map<string, NodeJS.Timeout>();
+
+  cancelRun(runId: string): void {
+    clearTimeout(this.cancelled.get(runId));
+    const forget = setTimeout(() => this.cancelled.delete(runId), this.retentionMs);
+    forget.unref();
+    this.cancelled.set(runId, forget);
+    for (const listener of [...(this.cancelListeners.get(runId) ?? [])]) listener();
+  }
+
+  onCancel(runId: string, listener: () => void): () => void {
+    if (this.cancelled.has(runId)) {
+      queueMicrotask(listener);
+      return () => undefined;
+    }
+    let listeners = this.cancelListeners.get(runId);
+    if (!listeners) this.cancelListeners.set(runId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.cancelListeners.get(runId) === listeners) this.cancelListeners.delete(runId);
+    };
+  }
+
   /** Number of runs with open or retained streams (for tests and metrics). */
   get retainedRuns(): number {
     return this.streams.size;

@@ -6,7 +6,8 @@ import { RelayKeys, relayHeaders } from './relay-auth';
 
 // A worker's stream endpoint: `GET /runs/<runId>/events` answers with the run's live events on
 // this worker (those still buffered, then each as it is published) as NDJSON, one StreamEvent a
-// line, each signed for the run and the request (relay-auth.ts). APIs find it through the address
+// line, each signed for the run and the request (relay-auth.ts). `POST /runs/<runId>/cancel`,
+// with the same proof, is an API saying the run was cancelled: its steps here stop at once. APIs find it through the address
 // in activity heartbeats and the worker's identity, and must prove they know the relay secret,
 // for this address, without sending it. With a certificate (RELAY_TLS_CERT_FILE and _KEY_FILE) it
 // serves HTTPS and advertises https://, so the events are private on the wire as well.
@@ -36,8 +37,9 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
   // A proof is good once: a captured request cannot be replayed while its time is still valid.
   const usedNonces = new Map<string, number>();
   const handle: RequestListener<typeof IncomingMessage, typeof ServerResponse> = (request, response) => {
-    const match = /^\/runs\/([A-Za-z0-9_.:-]{1,200})\/events$/.exec(request.url ?? '');
-    if (request.method !== 'GET' || !match) {
+    const match = /^\/runs\/([A-Za-z0-9_.:-]{1,200})\/(events|cancel)$/.exec(request.url ?? '');
+    const action = match?.[2];
+    if (!match || (action === 'events' && request.method !== 'GET') || (action === 'cancel' && request.method !== 'POST')) {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such stream' } }));
       return;
     }
@@ -51,6 +53,13 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
       return;
     }
     usedNonces.set(auth.nonce!, now);
+    if (action === 'cancel') {
+      // An API that accepted the run's cancel (Temporal has recorded it): stop its steps here now.
+      request.resume();
+      options.relay.cancelRun(runId);
+      response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+      return;
+    }
     response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     response.flushHeaders();
     const subscription = options.relay.subscribe(runId);

@@ -1,7 +1,7 @@
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Client } from '@temporalio/client';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import proto from '@temporalio/proto';
 import { positionLabel, type EventPosition } from '../shared/event-position';
 import type { StreamEvent, ToolProgress } from '../shared/events';
@@ -81,19 +81,49 @@ export class RemoteRelay implements LiveRelay {
 
   /** Opens a worker's stream: node:http(s), so that https verifies against RELAY_TLS_CA_FILE when set. */
   get(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+    return this.send('GET', url, headers, signal);
+  }
+
+  private send(method: 'GET' | 'POST', url: string, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
       const target = new URL(url);
       // Idle for longer than a few of the worker's 15 s keep-alives: not a live stream any more.
-      const options = { headers, signal, timeout: 60_000 };
+      const options = { method, headers, signal, timeout: 60_000 };
       const ca = this.options.tls?.ca;
-      const request = target.protocol === 'https:' ? httpsGet(target, ca ? { ...options, ca } : options, resolve) : httpGet(target, options, resolve);
+      const request = target.protocol === 'https:' ? httpsRequest(target, ca ? { ...options, ca } : options, resolve) : httpRequest(target, options, resolve);
       request.on('timeout', () => request.destroy(new Error('no data for 60 s')));
       request.on('error', reject);
+      request.end();
     });
   }
 
   openStream(): StepPublisher {
     throw new Error('an API process runs no activities, so it opens no streams');
+  }
+
+  /**
+   * Tells every worker this API may contact that the run was cancelled (POST
+   * /runs/<runId>/cancel, with a proof as for a stream): the one running its step stops it at once.
+   * Best effort: a worker that cannot be reached learns it from Temporal, as before.
+   */
+  cancelRun(runId: string): void {
+    void (async () => {
+      const urls = new Set([...(await this.workerUrls().catch(() => [] as string[])), ...(this.hubs.get(runId)?.upstreamUrls() ?? [])]);
+      await Promise.all(
+        [...urls]
+          .filter((url) => this.mayContact(url) && !this.isUnreachable(url))
+          .map(async (url) => {
+            const auth = this.keys.request(url, runId);
+            const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof };
+            try {
+              const response = await this.send('POST', `${url}/runs/${encodeURIComponent(runId)}/cancel`, headers, AbortSignal.timeout(5000));
+              response.resume();
+            } catch {
+              // Temporal's own cancellation reaches that worker's activities with their next heartbeat.
+            }
+          }),
+      );
+    })();
   }
 
   private readonly hubs = new Map<string, RunHub>();
@@ -219,6 +249,11 @@ class RunHub {
     for (const controller of this.upstreams.values()) controller.abort();
     this.upstreams.clear();
     this.onClose();
+  }
+
+  /** The workers this hub reads the run's streams from now. */
+  upstreamUrls(): string[] {
+    return [...this.upstreams.keys()];
   }
 
   private deliver(event: StreamEvent) {

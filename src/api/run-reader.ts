@@ -1,4 +1,5 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import proto from '@temporalio/proto';
 import type { PendingApproval, RunError, RunState, RunSummary, StepRecord } from '../shared/run-types';
 import { stepSize } from '../shared/step-pages';
@@ -18,7 +19,9 @@ export class RunNotFoundError extends Error {
 }
 
 /** A run as a reader sees it: its summary and the steps from `fromStep` on, as many as fit. */
-export interface RunView extends Omit<RunState, 'steps'>, Pick<RunSummary, 'partial'> {
+export interface RunView extends Omit<RunState, 'steps' | 'status'>, Pick<RunSummary, 'partial'> {
+  /** queued: started in Temporal, but no worker has taken its first task yet. */
+  status: RunState['status'] | 'queued';
   /** The latest execution (Web UI links). */
   executionId: string;
   steps: StepRecord[];
@@ -37,7 +40,7 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
-const { HistoryEventFilterType } = proto.temporal.api.enums.v1;
+const { HistoryEventFilterType, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
 const defaultWindowBytes = 1024 * 1024;
 
 /** Runs recorded before bounded histories returned (and failed with) their whole state. */
@@ -82,6 +85,13 @@ export class RunReader {
     const owner = description.memo?.tenant;
     const tenant = typeof owner === 'string' ? { tenant: owner } : {};
     const execution = this.client.workflow.getHandle(runId, executionId);
+    // No worker has taken the run's first workflow task (no task completed, the pending one only
+    // scheduled): it waits in the task queue. A query would wait with it; the start event says all.
+    const first = description.raw.workflowExecutionInfo?.firstRunId;
+    const waiting = description.raw.pendingWorkflowTask?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
+    if (status === 'RUNNING' && waiting && description.historyLength < 4 && (!first || first === executionId)) {
+      return { ...(await this.queued(runId, executionId, fromStep)), ...tenant };
+    }
 
     let summary: RunState | RunSummary | undefined;
     if (status === 'COMPLETED') summary = (await execution.result()) as RunState | RunSummary;
@@ -124,6 +134,29 @@ export class RunReader {
     for await (const { record } of this.pages.steps(runId, summary.segments, fromStep, { maxBytes, currentClosed: closed })) steps.push(record);
     const last = steps.at(-1)?.step ?? fromStep - 1;
     return last < summary.stepCount ? { steps, nextStep: last + 1 } : { steps };
+  }
+
+  /** A run no worker has taken yet: what its start event says. */
+  private async queued(runId: string, executionId: string, fromStep: number): Promise<RunView> {
+    const history = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId: runId, runId: executionId },
+      maximumPageSize: 1,
+    });
+    const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    const input = payloads?.length ? await decodeFromPayloadsAtIndex<{ input?: unknown; model?: unknown }>(this.client.options.loadedDataConverter, 0, payloads) : {};
+    return {
+      runId,
+      executionId,
+      input: typeof input.input === 'string' ? input.input : '',
+      model: typeof input.model === 'string' ? input.model : '',
+      status: 'queued',
+      steps: [],
+      stepCount: 0,
+      fromStep,
+      usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+      pendingApprovals: [],
+    };
   }
 
   /** Why Temporal ended the run: the reason given to terminate it, or its timeout. */

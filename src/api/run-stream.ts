@@ -122,6 +122,7 @@ export async function* streamRun(
   let pending: StreamEvent[] = [];
   let gapWaits = 0;
   let batch: RunEvent[] = [];
+  let queuedSaid = false;
   const send = (event: StreamEvent) => {
     const out = take(cursor, event);
     if (typeof out === 'object') batch.push(out);
@@ -184,6 +185,12 @@ export async function* streamRun(
         send(event);
       }
       passPending();
+      // Not taken by a worker yet: said once per connection, at the client's position (it names
+      // no place in the run); the quiet timer reads again until a worker has it.
+      if (state.status === 'queued' && !queuedSaid) {
+        queuedSaid = true;
+        batch.push({ event: 'run.queued', data: { runId, step: 0, reason: 'no worker has taken the run yet: they are all busy, or none is polling its task queue' }, id: formatCursor(cursor.value) });
+      }
       // A window that stops before the run's last step: read on from where the client now is.
       if (state.nextStep !== undefined) {
         if (batch.length > 0) yield flush();
@@ -193,7 +200,7 @@ export async function* streamRun(
         await Promise.race([new Promise((resolve) => setTimeout(resolve, wait)), aborted]);
         continue;
       }
-      if ((state.status !== 'running' || closedBefore) && state.nextStep === undefined) {
+      if (((state.status !== 'running' && state.status !== 'queued') || closedBefore) && state.nextStep === undefined) {
         if (batch.length > 0) yield flush();
         return;
       }

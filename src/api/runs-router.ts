@@ -172,6 +172,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
     const state = await loadRun(request);
     const callId = String(request.params.callId).slice(0, 200);
+    if (state.status === 'queued') throw new HttpError(409, 'approval_not_pending', `run "${state.runId}" has not started yet: nothing waits for a decision`);
     if (state.status !== 'running') throw new HttpError(409, 'run_not_running', `run "${state.runId}" has already ended (${state.status})`);
     try {
       const decision = await store.decide(state.runId, { callId, approve: parsed.data.approve, ...(parsed.data.reason ? { reason: parsed.data.reason } : {}) });

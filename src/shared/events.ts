@@ -20,6 +20,8 @@ export interface ToolProgress {
 
 export type RunEventBody =
   | { event: 'run.started'; data: Base & { input: string; model: string } }
+  /** No worker has taken the run yet (all busy, or none polling). Not a position: its id is the client's. */
+  | { event: 'run.queued'; data: Base & { reason: string } }
   | { event: 'step.started'; data: Base & { kind: StepKind } }
   | { event: 'context.trimmed'; data: Base & { attempt: number } & ContextTrimReport }
   | { event: 'text.delta'; data: Base & { attempt: number; delta: string } }

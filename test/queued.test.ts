@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { defaultTools } from '../src/activities/tools';
+import { ToolRegistry } from '../src/activities/tools/registry';
+import { loadConfig } from '../src/config';
+import { textFrames } from '../src/demo-model/chunks';
+import { createAgentWorker } from '../src/worker';
+import { assembleText, readSse, type ReceivedEvent } from './helpers/sse';
+import { startTestStack, type TestStack } from './helpers/stack';
+import { startTemporal, type TestTemporal } from './helpers/temporal';
+
+// Admission: a run that no worker has taken yet (all busy, or none polling) waits in Temporal's
+// task queue, and the API says so: GET reports `queued`, the stream sends `run.queued`, and the
+// run goes on, whole, once a worker takes it.
+
+const answer = 'taken at last';
+let temporal: TestTemporal;
+let stack: TestStack;
+
+before(async () => {
+  temporal = await startTemporal();
+  stack = await startTestStack(temporal, (request) => ({ kind: 'stream', frames: textFrames(request.model, answer, { firstTokenDelayMs: 0, tokenDelayMs: 5 }) }));
+  // No worker polls the stack's task queue any more.
+  stack.worker.shutdown();
+  const deadline = Date.now() + 30_000;
+  while (stack.worker.getState() !== 'STOPPED' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(stack.worker.getState(), 'STOPPED');
+});
+
+after(async () => {
+  await stack?.close();
+  await temporal?.teardown();
+});
+
+test('a run no worker has taken is queued (GET and a run.queued event), and streams whole once a worker takes it', async () => {
+  const started = await stack.post('/v1/runs', { input: 'wait for a worker', tools: [] });
+  assert.equal(started.status, 202);
+  const { runId } = started.body;
+  const state = await stack.get(`/v1/runs/${runId}`);
+  assert.equal(state.status, 200);
+  assert.equal(state.body.status, 'queued');
+  assert.equal(state.body.input, 'wait for a worker');
+  assert.equal(state.body.stepCount, 0);
+  // An approval cannot be pending on a run that has not started.
+  const decision = await stack.post(`/v1/runs/${runId}/approvals/call_x`, { approve: true });
+  assert.equal(decision.status, 409);
+
+  let sawQueued: () => void = () => undefined;
+  const queued = new Promise<void>((resolve) => (sawQueued = resolve));
+  const stream = readSse(`${stack.url}/v1/runs/${runId}/events`, {
+    signal: AbortSignal.timeout(60_000),
+    until: (event: ReceivedEvent) => {
+      if (event.event === 'run.queued') sawQueued();
+      return /^run\.(completed|failed|cancelled)$/.test(event.event);
+    },
+  });
+  await queued;
+  // A worker comes: the run starts and streams.
+  const config = loadConfig({});
+  const worker = await createAgentWorker({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    taskQueue: stack.taskQueue,
+    relay: stack.relay,
+    model: { ...config.model, baseURL: stack.model.baseURL, name: 'scripted' },
+    tools: new ToolRegistry(defaultTools(config.tools)),
+  });
+  const running = worker.run();
+  try {
+    const { events } = await stream;
+    const names = events.map((event) => event.event);
+    assert.deepEqual(names.slice(0, 3), ['run.started', 'run.queued', 'step.started']);
+    assert.equal(names.filter((name) => name === 'run.queued').length, 1, 'said once');
+    // run.queued names no new place in the run: its id is the client's position (after run.started).
+    assert.equal(events[1]!.id, events[0]!.id);
+    assert.equal(events.at(-1)!.event, 'run.completed');
+    assert.equal([...assembleText(events).values()].join(''), answer);
+    assert.equal((await stack.get(`/v1/runs/${runId}`)).body.status, 'completed');
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+});

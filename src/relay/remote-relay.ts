@@ -199,6 +199,9 @@ function stepOf(position: EventPosition): number {
   return position.kind === 'run-start' ? 0 : position.kind === 'run-end' ? Number.POSITIVE_INFINITY : position.step;
 }
 
+/** While every worker stream is readable, a run's in-flight activities are read every this many discovery ticks. */
+const inFlightEvery = 5;
+
 /**
  * What one API process reads of one run's live tier, shared by all its subscribers there: one
  * discovery loop and one stream per worker, however many SSE clients watch the run. Events are
@@ -206,8 +209,6 @@ function stepOf(position: EventPosition): number {
  * only those of the latest step: an earlier step's events are in durable state by the time a later
  * step starts, and subscribers fill gaps from there.
  */
-const inFlightEvery = 5;
-
 class RunHub {
   private readonly subscribers = new Set<QueueSubscription>();
   private buffer: StreamEvent[] = [];

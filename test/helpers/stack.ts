@@ -36,19 +36,8 @@ export async function startTestStack(
     ...overrides,
   });
   const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text, the assertion will show it
-    }
-    return { status: response.status, body: parsed as any };
+    const { status, body: parsed } = await callApi(stack.url, method, path, undefined, body, headers);
+    return { status, body: parsed };
   };
   return {
     ...stack,

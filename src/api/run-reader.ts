@@ -1,5 +1,6 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
 import type { PendingApproval, RunError, RunState, RunSummary, StepRecord } from '../shared/run-types';
 import { stepSize } from '../shared/step-pages';
@@ -40,7 +41,18 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
-const { HistoryEventFilterType, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
+const { EventType, HistoryEventFilterType, PendingActivityState, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
+/** How long a run's first task or step waits for a worker before the run reads as queued. */
+const queuedAfterMs = 250;
+
+/** A run's history up to its first model step's scheduling, and no further. */
+const startedEvents = [
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+];
 const defaultWindowBytes = 1024 * 1024;
 
 /** Runs recorded before bounded histories returned (and failed with) their whole state. */
@@ -85,16 +97,32 @@ export class RunReader {
     const owner = description.memo?.tenant;
     const tenant = typeof owner === 'string' ? { tenant: owner } : {};
     const execution = this.client.workflow.getHandle(runId, executionId);
-    // No worker has taken the run's first workflow task (no task completed, the pending one only
-    // scheduled): it waits in the task queue. A query would wait with it; the start event says all.
+    // A run at its very start is read from its history, without a query (a query is a round trip
+    // through a worker, and waits in the task queue with the run when no worker has taken it).
     const first = description.raw.workflowExecutionInfo?.firstRunId;
-    const waiting = description.raw.pendingWorkflowTask?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
-    if (status === 'RUNNING' && waiting && description.historyLength < 4 && (!first || first === executionId)) {
-      return { ...(await this.queued(runId, executionId, fromStep)), ...tenant };
+    if (status === 'RUNNING' && description.historyLength <= startedEvents.length && (!first || first === executionId)) {
+      // Queued: its first workflow task, or its first model step, has waited a while for a worker
+      // (all busy, WORKER_MAX_ACTIVITIES; or none polling). The milliseconds a free worker takes
+      // to pick a task up are not worth a run.queued event.
+      const waited = (time: Parameters<typeof optionalTsToMs>[0]) => Date.now() - (optionalTsToMs(time) ?? Date.now()) >= queuedAfterMs;
+      const task = description.raw.pendingWorkflowTask;
+      const activities = description.raw.pendingActivities ?? [];
+      const step = activities.length === 1 ? activities[0] : undefined;
+      const waiting = {
+        task: task?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED && waited(task.scheduledTime),
+        step: step?.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED && (step.attempt ?? 1) <= 1 && waited(step.scheduledTime),
+        stepTaken: step !== undefined && step.state !== PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+      };
+      const view = await this.atStart(runId, executionId, fromStep, waiting);
+      if (view) return { ...view, ...tenant };
     }
 
     let summary: RunState | RunSummary | undefined;
-    if (status === 'COMPLETED') summary = (await execution.result()) as RunState | RunSummary;
+    if (status === 'COMPLETED') {
+      summary = (await execution.result()) as RunState | RunSummary;
+      const view = this.completed(summary, fromStep, maxBytes);
+      if (view) return { ...view, ...tenant };
+    }
     if (status === 'FAILED') summary = await failureDetails(execution, runId);
     let pendingApprovals: PendingApproval[] = [];
     let window: { steps: StepRecord[]; nextStep?: number } | undefined;
@@ -119,6 +147,32 @@ export class RunReader {
     return view;
   }
 
+  /**
+   * A completed run read from its result alone, when the steps asked for are in its tail (or past
+   * its end): no query, which a closed execution answers only by replaying on a worker. Undefined
+   * when they are not (results recorded before tails, steps beyond the tail's size).
+   */
+  completed(result: RunState | RunSummary, fromStep = 1, maxBytes = defaultWindowBytes): RunView | undefined {
+    if (isWholeState(result) || result.status !== 'completed') return undefined;
+    const executionId = result.segments.at(-1)?.executionId;
+    const tail = result.tail ?? [];
+    const start = Math.max(1, fromStep);
+    if (!executionId || (start <= result.stepCount && !(tail.length > 0 && tail[0]!.step <= start))) return undefined;
+    const steps: StepRecord[] = [];
+    let used = 0;
+    let nextStep: number | undefined;
+    for (const step of tail) {
+      if (step.step < start) continue;
+      if (steps.length > 0 && used + stepSize(step) > maxBytes) {
+        nextStep = step.step;
+        break;
+      }
+      steps.push(step);
+      used += stepSize(step);
+    }
+    return { ...withoutSteps(result), executionId, fromStep: start, steps, ...(nextStep !== undefined ? { nextStep } : {}), pendingApprovals: [] };
+  }
+
   private async window(runId: string, summary: RunState | RunSummary, fromStep: number, maxBytes: number, closed: boolean): Promise<{ steps: StepRecord[]; nextStep?: number }> {
     if (isWholeState(summary)) {
       const steps: StepRecord[] = [];
@@ -136,23 +190,40 @@ export class RunReader {
     return last < summary.stepCount ? { steps, nextStep: last + 1 } : { steps };
   }
 
-  /** A run no worker has taken yet: what its start event says. */
-  private async queued(runId: string, executionId: string, fromStep: number): Promise<RunView> {
+  /**
+   * A run that has not got past its first model step's start, from its history alone (what
+   * agent-turn.ts's state is at each of those points: nothing done, then step 1 running, no
+   * usage). Undefined for a run any further on.
+   */
+  private async atStart(runId: string, executionId: string, fromStep: number, waiting: { task: boolean; step: boolean; stepTaken: boolean }): Promise<RunView | undefined> {
     const history = await this.client.workflowService.getWorkflowExecutionHistory({
       namespace: this.client.options.namespace,
       execution: { workflowId: runId, runId: executionId },
-      maximumPageSize: 1,
+      maximumPageSize: startedEvents.length + 1,
     });
-    const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    const input = payloads?.length ? await decodeFromPayloadsAtIndex<{ input?: unknown; model?: unknown }>(this.client.options.loadedDataConverter, 0, payloads) : {};
+    const events = history.history?.events ?? [];
+    // Only the beginning of that history: queued (the first workflow task not taken), taken (the
+    // first task in a worker's hands: nothing done yet, as a query would wait for it to say), or
+    // the first model step scheduled.
+    if (events.length === 0 || events.some((event, index) => event.eventType !== startedEvents[index])) return undefined;
+    const stepScheduled = events.length === startedEvents.length;
+    if (stepScheduled && events.at(-1)?.activityTaskScheduledEventAttributes?.activityType?.name !== 'llmStep') return undefined;
+    const queued = (waiting.task && events.length <= 2) || (waiting.step && stepScheduled);
+    const payloads = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    const input = payloads?.length ? await decodeFromPayloadsAtIndex<{ input?: unknown; model?: unknown; continued?: unknown }>(this.client.options.loadedDataConverter, 0, payloads) : {};
+    if (input.continued !== undefined) return undefined;
+    // A step no worker has begun is not shown as started: its step.started comes when one does
+    // (live, or from a later read).
+    const running = stepScheduled && waiting.stepTaken;
+    const steps: StepRecord[] = running && fromStep <= 1 ? [{ step: 1, kind: 'llm', status: 'running' }] : [];
     return {
       runId,
       executionId,
       input: typeof input.input === 'string' ? input.input : '',
       model: typeof input.model === 'string' ? input.model : '',
-      status: 'queued',
-      steps: [],
-      stepCount: 0,
+      status: queued ? 'queued' : 'running',
+      steps,
+      stepCount: running ? 1 : 0,
       fromStep,
       usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
       pendingApprovals: [],
@@ -190,7 +261,8 @@ async function failureDetails(execution: WorkflowHandle, runId: string): Promise
   return undefined;
 }
 
-function withoutSteps(summary: RunState | RunSummary): Omit<RunState, 'steps'> {
-  const { steps: _steps, ...rest } = summary;
+/** The summary without step content (a whole state's steps, a result's tail). */
+function withoutSteps(summary: RunState | RunSummary | Omit<RunSummary, 'tail'>): Omit<RunState, 'steps'> {
+  const { steps: _steps, tail: _tail, ...rest } = summary as RunSummary;
   return rest;
 }

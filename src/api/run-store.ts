@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
-import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind } from '../shared/run-types';
+import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, RunState, RunSummary } from '../shared/run-types';
 import { RunNotFoundError } from './run-reader';
 import { tenantSearchAttribute } from '../shared/search-attributes';
 
@@ -53,14 +53,14 @@ export class RunStore {
 
   /**
    * Resolves when the run's workflow closes, however it ends. While Temporal cannot be reached
-   * (a restart), it keeps trying: an unreachable server is not a closed run.
+   * (a restart), it keeps trying: an unreachable server is not a closed run. A run that
+   * completed gives its result (readers build its last events from it: run-reader.ts completed()).
    */
-  async waitForClose(runId: string, signal?: AbortSignal): Promise<void> {
+  async waitForClose(runId: string, signal?: AbortSignal): Promise<RunState | RunSummary | undefined> {
     for (let wait = 250; !signal?.aborted; wait = Math.min(wait * 2, 5000)) {
       try {
         // Follows the run across continue-as-new. A run that completed is closed for good.
-        await this.client.workflow.getHandle(runId).result();
-        return;
+        return (await this.client.workflow.getHandle(runId).result()) as RunState | RunSummary;
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return;
         if (!(error instanceof WorkflowFailedError)) {

@@ -157,17 +157,6 @@ export async function* streamRun(
   };
   void closedPromise.then(wakeUp);
   void aborted.then(wakeUp);
-  let live: StreamEvent | undefined;
-  let reading = false;
-  const readLive = () => {
-    if (reading) return;
-    reading = true;
-    void subscription.next().then((event) => {
-      reading = false;
-      live = event;
-      wakeUp();
-    });
-  };
 
   try {
     while (!signal.aborted) {
@@ -177,8 +166,6 @@ export async function* streamRun(
       if (!state) return;
       // Live events that arrived meanwhile go in between the durable ones where they fit: a
       // durable read that overtakes a fast tool must not make its live progress old.
-      if (live) pending.push(live);
-      live = undefined;
       pending.push(...subscription.drain());
       for (const event of durableEvents(state)) {
         passPending();
@@ -215,19 +202,20 @@ export async function* streamRun(
             break;
           }
           if (batch.length > 0) yield flush();
-          if (!live) {
-            readLive();
+          let arrived = subscription.drain();
+          if (arrived.length === 0) {
             await new Promise<void>((resolve) => {
               wake = resolve;
-              if (live || closed || signal.aborted || quiet.isQuiet()) wakeUp();
+              subscription.onReady(wakeUp);
+              if (closed || signal.aborted || quiet.isQuiet()) wakeUp();
             });
+            arrived = subscription.drain();
           }
           // Too far behind: the stream ends, and the client resumes with Last-Event-ID.
           if (subscription.overflowed) return;
-          if (live) {
-            // The event that woke us, and every one that came with it.
-            pending.push(live, ...subscription.drain());
-            live = undefined;
+          if (arrived.length > 0) {
+            // The events that woke us, and every one that came with them.
+            pending.push(...arrived);
             quiet.touch();
             continue;
           }

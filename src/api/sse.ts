@@ -18,13 +18,16 @@ function drainOrClose(response: Response): Promise<void> {
 }
 
 // Subscribers of one run get the same data objects; serialize each once, not once per subscriber.
-const serialized = new WeakMap<object, string>();
+// The JSON rides on the object under a symbol, not enumerable (JSON.stringify and object spread
+// skip it): cheaper per event than a WeakMap entry, whose upkeep the garbage collector pays.
+const serialized = Symbol('sse data');
 
 export function formatEvent(event: RunEvent): string {
-  let data = serialized.get(event.data);
+  const holder = event.data as { [serialized]?: string };
+  let data = holder[serialized];
   if (data === undefined) {
     data = JSON.stringify(event.data);
-    serialized.set(event.data, data);
+    Object.defineProperty(holder, serialized, { value: data });
   }
   return `id: ${event.id}\nevent: ${event.event}\ndata: ${data}\n\n`;
 }

@@ -8,6 +8,7 @@ export const maxQueuedEvents = 10_000;
 export class EventQueue {
   private readonly queue: StreamEvent[] = [];
   private waiter?: (event: StreamEvent) => void;
+  private ready?: () => void;
   closed = false;
   /** Closed because the reader fell more than maxQueuedEvents behind. */
   overflowed = false;
@@ -25,7 +26,22 @@ export class EventQueue {
       const waiter = this.waiter;
       this.waiter = undefined;
       waiter(event);
-    } else this.queue.push(event);
+      return;
+    }
+    this.queue.push(event);
+    const ready = this.ready;
+    this.ready = undefined;
+    ready?.();
+  }
+
+  /**
+   * Calls `callback` once when an event is queued (at once if one is), for a reader that takes
+   * them with drain(): no promise per event.
+   */
+  onReady(callback: () => void): void {
+    if (this.closed) return;
+    if (this.queue.length > 0) callback();
+    else this.ready = callback;
   }
 
   next(): Promise<StreamEvent> {
@@ -47,6 +63,7 @@ export class EventQueue {
     if (this.closed) return false;
     this.closed = true;
     this.waiter = undefined;
+    this.ready = undefined;
     this.queue.length = 0;
     return true;
   }

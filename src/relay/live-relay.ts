@@ -22,6 +22,8 @@ export interface Subscription {
   next(): Promise<StreamEvent>;
   /** Takes the events already waiting, without waiting for more (a burst in one go). */
   drain(): StreamEvent[];
+  /** Calls `callback` once, when an event is waiting (at once if one is): drain() then takes it. */
+  onReady(callback: () => void): void;
   close(): void;
   /** Closed because its reader fell too far behind (see event-queue.ts). */
   readonly overflowed?: boolean;

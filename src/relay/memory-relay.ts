@@ -27,15 +27,15 @@ export class MemoryRelay implements LiveRelay {
     if (previous?.expiry) clearTimeout(previous.expiry);
     const stream: Stream = { events: [] };
     runStreams.set(key, stream);
-    let cursor: string | undefined;
     return {
       publish: (event) => {
         stream.events.push(event);
-        cursor = positionLabel(event.position);
         for (const subscriber of this.subscribers.get(runId) ?? []) subscriber.deliver(event);
       },
+      // Labelled when a heartbeat asks (about once a second), not at every event.
       get cursor() {
-        return cursor;
+        const last = stream.events.at(-1);
+        return last ? positionLabel(last.position) : undefined;
       },
       close: () => {
         stream.expiry = setTimeout(() => {

@@ -226,6 +226,12 @@ export interface RunSummary extends Omit<RunState, 'steps'> {
   turn?: ChatMessage[];
   /** Cancelled runs: the text streamed before the cancel. */
   partial?: string;
+  /**
+   * Completed runs: this execution's last whole steps, as many as fit in tailBytes (all of a short
+   * run's). Readers of a closed run take them from the result instead of a query, which a closed
+   * execution answers only by replaying on a worker. Results recorded before have none.
+   */
+  tail?: StepRecord[];
 }
 
 export interface PendingApproval {

@@ -7,6 +7,17 @@ import type { StepPage, StepPageRequest, StepRecord, ToolCallRecord } from './ru
 
 export const defaultPageBytes = 256 * 1024;
 
+/** A completed run's result repeats its last steps up to this size (RunSummary.tail). */
+export const tailBytes = 64 * 1024;
+
+/** The last whole steps of `steps` whose sizes fit in `budget` together (in order). */
+export function tailOfSteps(steps: StepRecord[], budget = tailBytes): StepRecord[] {
+  let used = 0;
+  let start = steps.length;
+  while (start > 0 && used + stepSize(steps[start - 1]!) <= budget) used += stepSize(steps[--start]!);
+  return steps.slice(start);
+}
+
 /** About what a call adds to a page (its strings dominate the JSON). */
 function callSize(call: ToolCallRecord): number {
   return 200 + call.arguments.length + (call.result?.length ?? 0) + (call.error?.length ?? 0);

@@ -27,7 +27,7 @@ import {
   type RunSummary,
   type ToolCall,
 } from '../shared/run-types';
-import { pageOfSteps } from '../shared/step-pages';
+import { pageOfSteps, tailOfSteps } from '../shared/step-pages';
 import { registerApprovalHandler, resumeApprovalStep, runApprovalStep, type ApprovalWaitOptions } from './approvals';
 import { defaultHistoryLimits, failureTypes, maxStepsCap, runErrorCodes, runPageQuery, runStateQuery } from './definitions';
 import { addStep, historyFull, pendingApprovals, summarize } from './run-state';
@@ -132,6 +132,10 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
 
   const finish = (): RunSummary => {
     const summary = summarize(state);
+    // Readers of the closed run take its last steps from here rather than replaying it (a
+    // result's content, not a command: histories recorded before replay the same).
+    const tail = tailOfSteps(state.steps);
+    if (tail.length > 0) summary.tail = tail;
     if (input.turnChars !== undefined) summary.turn = condenseTurn(input.input, state.steps, firstStep > 1, input.turnChars);
     return summary;
   };

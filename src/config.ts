@@ -37,6 +37,7 @@ const schema = z.object({
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).max(300_000).default(200_000),
   SESSION_HISTORY_LIMIT: z.coerce.number().int().min(100).default(2000),
   APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
@@ -115,6 +116,8 @@ export interface Config {
     writesPerMinute?: number;
   };
   toolConcurrency: number;
+  /** WORKER_MAX_ACTIVITIES: model steps and tool calls one worker runs at once; more wait in Temporal's task queue. */
+  worker: { maxActivities: number };
   session: { contextChars: number; historyLimit: number };
   tools: ToolSettings & { resultMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
@@ -299,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       writesPerMinute: values.RATE_LIMIT_WRITES_PER_MINUTE,
     },
     toolConcurrency: values.TOOL_CONCURRENCY,
+    worker: { maxActivities: values.WORKER_MAX_ACTIVITIES },
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: {

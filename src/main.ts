@@ -114,6 +114,7 @@ async function main() {
     model,
     limits: config.limits,
     toolConcurrency: config.toolConcurrency,
+    maxConcurrentActivities: config.worker.maxActivities,
     session: config.session,
     toolSettings: config.tools,
     tools: tools.registry,

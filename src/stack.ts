@@ -53,6 +53,8 @@ export interface StackOptions {
   codec?: CodecSettings;
   /** How often running activities heartbeat (default 1 s). */
   heartbeatIntervalMs?: number;
+  /** WORKER_MAX_ACTIVITIES (default: the SDK's 100). */
+  maxConcurrentActivities?: number;
 }
 
 export interface Stack {
@@ -77,6 +79,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     activityOverrides: options.activityOverrides?.(relay),
     dataConverter: options.dataConverter,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
+    maxConcurrentActivities: options.maxConcurrentActivities,
   });
   const running = worker.run();
   const app = createApp({

@@ -50,6 +50,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   activityOverrides?: Record<string, (...args: any[]) => Promise<unknown>>;
   /** Payload encryption (src/codec): the same for every client and worker of a deployment. */
   dataConverter?: DataConverter;
+  /** Model steps and tool calls run at once (WORKER_MAX_ACTIVITIES); more wait in the task queue. */
+  maxConcurrentActivities?: number;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -76,6 +78,9 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     maxHeartbeatThrottleInterval: '20 milliseconds',
     defaultHeartbeatThrottleInterval: '20 milliseconds',
     shutdownGraceTime: '5 seconds',
+    // Past this many, steps wait in Temporal's task queue (their runs read as queued) rather than
+    // slowing the token streams of the steps already running on this worker.
+    ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
   });
 }
 
@@ -97,6 +102,7 @@ async function main() {
     tools: tools.registry,
     toolResultMaxBytes: config.tools.resultMaxBytes,
     dataConverter: temporalDataConverter(config.payloadKeys),
+    maxConcurrentActivities: config.worker.maxActivities,
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();

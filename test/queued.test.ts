@@ -36,7 +36,13 @@ test('a run no worker has taken is queued (GET and a run.queued event), and stre
   const started = await stack.post('/v1/runs', { input: 'wait for a worker', tools: [] });
   assert.equal(started.status, 202);
   const { runId } = started.body;
-  const state = await stack.get(`/v1/runs/${runId}`);
+  // Queued once it has waited a moment (a free worker takes a task in milliseconds): read until then.
+  let state = await stack.get(`/v1/runs/${runId}`);
+  for (const deadline = Date.now() + 5000; state.body.status !== 'queued' && Date.now() < deadline; ) {
+    assert.equal(state.body.status, 'running');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    state = await stack.get(`/v1/runs/${runId}`);
+  }
   assert.equal(state.status, 200);
   assert.equal(state.body.status, 'queued');
   assert.equal(state.body.input, 'wait for a worker');
@@ -79,5 +85,52 @@ test('a run no worker has taken is queued (GET and a run.queued event), and stre
   } finally {
     worker.shutdown();
     await running;
+  }
+});
+
+test('a run whose first step waits for a busy worker (WORKER_MAX_ACTIVITIES) is queued, then streams whole', async () => {
+  // One step at a time on this worker: the second run's step waits in Temporal's task queue
+  // until the first run's step is done.
+  const slow = Array.from({ length: 40 }, (_, index) => `s${index}`).join(' ');
+  const busy = await startTestStack(
+    temporal,
+    (request) => {
+      const hold = request.messages.some((message) => message.content === 'hold the worker');
+      return { kind: 'stream', frames: textFrames(request.model, hold ? slow : answer, { firstTokenDelayMs: 0, tokenDelayMs: hold ? 50 : 5 }) };
+    },
+    { maxConcurrentActivities: 1 },
+  );
+  try {
+    const first = await busy.post('/v1/runs', { input: 'hold the worker', tools: [] });
+    const firstStream = readSse(`${busy.url}/v1/runs/${first.body.runId}/events`, { signal: AbortSignal.timeout(60_000), until: (event) => event.event === 'run.completed' });
+    // The first run's step holds the only slot once its model has answered.
+    for (const deadline = Date.now() + 10_000; busy.model.requests.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(busy.model.requests.length, 1);
+
+    const second = await busy.post('/v1/runs', { input: 'wait for a slot', tools: [] });
+    const { runId } = second.body;
+    const stream = readSse(`${busy.url}/v1/runs/${runId}/events`, { signal: AbortSignal.timeout(60_000), until: (event) => /^run\.(completed|failed|cancelled)$/.test(event.event) });
+    let state = await busy.get(`/v1/runs/${runId}`);
+    for (const deadline = Date.now() + 5000; state.body.status !== 'queued' && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      state = await busy.get(`/v1/runs/${runId}`);
+    }
+    assert.equal(state.body.status, 'queued', 'its step waits for the busy worker');
+    assert.equal(state.body.stepCount, 0);
+    assert.deepEqual(state.body.steps, []);
+
+    const { events } = await stream;
+    const names = events.map((event) => event.event);
+    assert.equal(names.filter((name) => name === 'run.queued').length, 1);
+    assert.ok(names.indexOf('run.queued') < names.indexOf('step.started'), names.join(','));
+    assert.equal(names.at(-1), 'run.completed');
+    assert.equal([...assembleText(events).values()].join(''), answer);
+    // The first run streamed on, whole, and its step was done before the second's began.
+    const firstEvents = (await firstStream).events;
+    assert.equal([...assembleText(firstEvents).values()].join(''), slow);
+    assert.equal(busy.model.requests.length, 2);
+    assert.ok(busy.model.requests[1]!.receivedAt >= busy.model.requests[0]!.chunkTimes.at(-1)!, 'the second step began after the first ended');
+  } finally {
+    await busy.close();
   }
 });

@@ -7,6 +7,7 @@ import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types'
 import { tokenCounterFor } from './context';
 import { ConversationCache } from './conversation/conversation-cache';
 import { createLlmStep } from './llm-step';
+import { ModelStream } from './model-stream';
 import { createToolActivities } from './run-tool';
 import type { ToolRegistry } from './tools/registry';
 
@@ -30,15 +31,21 @@ export function createModelClient(model: ActivityDependencies['model']): OpenAI 
   });
 }
 
+/** The streamed request, to the client's endpoint with its key and timeout (as it resolved them). */
+export function createModelStream(openai: OpenAI): ModelStream {
+  return new ModelStream({ baseURL: openai.baseURL, apiKey: openai.apiKey ?? 'unused', timeoutMs: openai.timeout });
+}
+
 export function createActivities(dependencies: ActivityDependencies) {
   const { tools } = dependencies;
   const openai = createModelClient(dependencies.model);
+  const modelStream = createModelStream(openai);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
   // The default model's tokenizer loads now (about half a second), not in its first step.
   tokenCounterFor(dependencies.model.name ?? '').count('');
   const conversations = dependencies.client ? new ConversationCache(new RunPages(dependencies.client)) : undefined;
   return {
-    llmStep: createLlmStep({ ...shared, openai, conversations, contextTokens: dependencies.model.contextTokens, secrets: [dependencies.model.apiKey] }),
+    llmStep: createLlmStep({ ...shared, modelStream, openai, conversations, contextTokens: dependencies.model.contextTokens, secrets: [dependencies.model.apiKey] }),
     ...createToolActivities({ ...shared, toolResultMaxBytes: dependencies.toolResultMaxBytes }),
   };
 }

@@ -7,6 +7,7 @@ import { ChunkAssembler, ModelStreamError, type ChunkLike } from './chunk-assemb
 import { fitContext, tokenCounterFor } from './context';
 import type { Conversation, ConversationCache } from './conversation/conversation-cache';
 import { startHeartbeats, stepCancellation } from './heartbeat';
+import type { ModelStream } from './model-stream';
 import type { ToolRegistry } from './tools/registry';
 
 // One model call, streamed. Every text delta is published the moment it arrives; the assembled
@@ -15,6 +16,9 @@ import type { ToolRegistry } from './tools/registry';
 
 export interface LlmStepDependencies {
   relay: LiveRelay;
+  /** The streamed request (model-stream.ts: less CPU per token than the client's). */
+  modelStream: ModelStream;
+  /** Non-streamed calls, for endpoints that refuse to stream. */
   openai: OpenAI;
   tools: ToolRegistry;
   /** Where steps read their conversation (inputs of runs recorded before carry it whole). */
@@ -90,7 +94,7 @@ function toFailure(error: unknown, context: Context, secrets: Array<string | und
 }
 
 export function createLlmStep(dependencies: LlmStepDependencies) {
-  const { relay, openai, tools } = dependencies;
+  const { relay, modelStream, openai, tools } = dependencies;
   const toolTokens = new Map<string, number>();
 
   /** The conversation before this step: in the input (older runs, small first steps) or read from the run. */
@@ -169,20 +173,18 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     let streamed = true;
     try {
       try {
-        const { data: chunks, response } = await openai.chat.completions
-          .create({ ...request, stream: true, stream_options: { include_usage: true } }, options)
-          .withResponse();
-        if ((response.headers.get('content-type') ?? '').includes('application/json')) {
+        const onChunk = (chunk: unknown) => {
+          const text = assembler.push(chunk as ChunkLike);
+          if (text) emitText(text);
+        };
+        const completion = await modelStream.chatCompletion({ ...request, stream: true, stream_options: { include_usage: true } }, onChunk, cancellation.signal);
+        if (completion) {
           // The endpoint ignored `stream: true` and answered with a whole completion.
           streamed = false;
-          emitText(assembleCompletion(assembler, (await response.json()) as OpenAI.Chat.ChatCompletion));
-        } else {
-          for await (const chunk of chunks) {
-            const text = assembler.push(chunk as ChunkLike);
-            if (text) emitText(text);
-          }
-          // The client ends an aborted stream quietly, as if the model had finished.
-          if (cancellation.signal.aborted) throw cancellation.signal.reason;
+          emitText(assembleCompletion(assembler, completion));
+        } else if (cancellation.signal.aborted) {
+          // Cancelled as the stream ended: the step still ends cancelled.
+          throw cancellation.signal.reason;
         }
       } catch (error) {
         if (offset > 0 || !refusesStreaming(error)) throw error;

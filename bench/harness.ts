@@ -237,8 +237,10 @@ export async function inEachLayout(
   taskQueue: string,
   measure: (target: LayoutTarget, layout: Layout) => Promise<void>,
   extraMeters: LayoutTarget['meters'] = [],
+  /** Settings of both layouts: the one-process stack's options, and the split processes' environment. */
+  settings: { overrides?: Partial<StackOptions>; env?: Record<string, string> } = {},
 ): Promise<void> {
-  const bench = await startBenchStack(temporal, responder, taskQueue);
+  const bench = await startBenchStack(temporal, responder, taskQueue, settings.overrides);
   try {
     // The model is served by this process too in this layout.
     await measure({ url: bench.stack.url, model: bench.model, meters: [{ name: 'worker + API (+ model)', meter: selfMeter() }, ...extraMeters] }, 'one process');
@@ -249,7 +251,7 @@ export async function inEachLayout(
     console.log(`${taskQueue}: no /proc here, so the split layout (worker and API metered apart) is left out`);
     return;
   }
-  const split = await startSplitBenchStack(temporal, responder, `${taskQueue}-split`);
+  const split = await startSplitBenchStack(temporal, responder, `${taskQueue}-split`, settings.env);
   try {
     await measure({ url: split.url, model: split.model, meters: [{ name: 'worker', meter: split.worker }, { name: 'API', meter: split.api }, ...extraMeters] }, 'split');
   } finally {

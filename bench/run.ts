@@ -9,6 +9,7 @@ import { costScenario, costSection } from './cost';
 import { fanoutScenario, fanoutSection } from './fanout';
 import { historyScenario, historySection } from './history';
 import { longRunsScenario, longRunsSection } from './long-runs';
+import { steadyScenario, steadySection } from './steady';
 import { toolsScenario, toolsSection } from './tools';
 import { streamingScenario, streamingSection } from './streaming';
 import { throughputScenario, throughputSection } from './throughput';
@@ -21,10 +22,10 @@ import { ttftScenario, ttftSection } from './ttft';
 
 const full = process.argv.includes('--full') || process.env.BENCH_MODE === 'full';
 const mode = full
-  ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], longRuns: [10, 100, 500] }
-  : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], longRuns: [10, 100] };
+  ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], steady: { runs: 1000, seconds: 60 }, longRuns: [10, 100, 500] }
+  : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], steady: { runs: 200, seconds: 20 }, longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'cost', 'history', 'long-runs', 'tools', 'cancel'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -78,6 +79,12 @@ try {
     results.concurrency = concurrency;
     sections.push(reproducible('concurrency', concurrencySection(concurrency)));
   }
+  if (scenarios.has('steady')) {
+    // BENCH_STEADY_RUNS and BENCH_STEADY_SECONDS set another load (development).
+    const steady = await steadyScenario(temporal, { runs: Number(process.env.BENCH_STEADY_RUNS ?? mode.steady.runs), seconds: Number(process.env.BENCH_STEADY_SECONDS ?? mode.steady.seconds) });
+    results.steady = steady;
+    sections.push(reproducible('steady', steadySection(steady)));
+  }
   if (scenarios.has('cost')) {
     const cost = await costScenario(temporal, full ? 60 : 30);
     results.cost = cost;
@@ -121,9 +128,10 @@ writeFileSync(join(resultsDir, 'results.json'), `${JSON.stringify(results, null,
 const page = `# Benchmarks${partial ? ` (${[...scenarios].join(', ')} only)` : ''}
 
 Reproduce with one command: \`npm run bench -- --full\` (this page) or \`npm run bench\` (quick:
-fewer runs, at most 100 subscribers and 50 concurrent runs). \`BENCH_SCENARIOS=ttft,streaming\`
-runs some scenarios only (written to bench/results/partial/, not here). Every figure is a ratio
-or a difference against a baseline measured in the same run. Raw figures:
+fewer runs, at most 100 subscribers and 50 concurrent runs, 200 steady-rate runs over 20 s).
+\`BENCH_SCENARIOS=ttft,streaming\` runs some scenarios only (written to bench/results/partial/,
+not here). Every figure is a ratio or a difference against a baseline measured in the same run.
+Raw figures:
 [${partial ? 'results.json' : 'bench/results/results.json'}](${resultsLink}).
 
 - Date: ${date}

@@ -8,7 +8,7 @@ import { ToolRegistry } from '../src/activities/tools/registry';
 import { createSplitApi } from '../src/api/server';
 import { loadConfig } from '../src/config';
 import { textFrames } from '../src/demo-model/chunks';
-import type { RemoteRelay } from '../src/relay/remote-relay';
+import { RemoteRelay } from '../src/relay/remote-relay';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startRelayServer, type RelayServer } from '../src/relay/relay-server';
 import { RelayKeys, hostAllowed } from '../src/relay/relay-auth';
@@ -159,5 +159,55 @@ describe('a relay that trusts no one', () => {
     const good = toHeaders(keys.request(relayServer.url, runId));
     assert.equal(await get(good), 200);
     assert.equal(await get(good), 401, 'a proof is good once');
+  });
+
+  test('a worker proves itself once per stream (plain lines), and signs every line for APIs that do not ask for that', async () => {
+    const keys = new RelayKeys(loadConfigSecret);
+    const runId = `run_proof_${Date.now()}`;
+    const publisher = stack.relay.openStream(runId, 'llm:1');
+    const event = { position: { kind: 'step-start' as const, step: 1 }, event: 'step.started' as const, data: { runId, step: 1, kind: 'llm' as const } };
+    publisher.publish(event);
+    /** The answer's proof header and its first line, for a request with `extra` headers. */
+    const firstLine = async (extra: Record<string, string>) => {
+      const auth = keys.request(relayServer.url, runId);
+      const response = await fetch(`${relayServer.url}/runs/${runId}/events`, { headers: { 'x-relay-nonce': auth.nonce, 'x-relay-time': auth.time, 'x-relay-proof': auth.proof, ...extra } });
+      const reader = response.body!.getReader();
+      let text = '';
+      while (!text.includes('\n')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      return { nonce: auth.nonce, proof: response.headers.get('x-relay-stream-proof'), line: text.slice(0, text.indexOf('\n')) };
+    };
+    const plain = await firstLine({ 'x-relay-lines': 'plain' });
+    assert.ok(plain.proof && keys.verifyStreamProof(runId, plain.nonce, plain.proof), 'the worker proves it knows the secret, for this run and request');
+    assert.equal(keys.verifyStreamProof('run_other', plain.nonce, plain.proof!), false, 'for this run only');
+    assert.equal(new RelayKeys('another secret of at least 32 bytes!!').verifyStreamProof(runId, plain.nonce, plain.proof!), false);
+    assert.deepEqual(keys.plainLine(runId, plain.line), event);
+    assert.equal(keys.plainLine('run_other', plain.line), undefined, "another run's line is refused");
+    const signed = await firstLine({});
+    assert.equal(signed.proof, null, 'an API that does not ask gets signed lines');
+    assert.deepEqual(keys.verifyLine(runId, signed.nonce, signed.line), event);
+    publisher.close();
+  });
+
+  test('when a stream answers with a proof that is not the secret\'s, then the API reads none of it', async () => {
+    const { createServer } = await import('node:http');
+    const attacker = createServer((request, response) => {
+      const runId = decodeURIComponent(/\/runs\/([^/]+)\/events/.exec(request.url ?? '')?.[1] ?? '');
+      response.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-relay-stream-proof': '0'.repeat(64) });
+      response.write(`${JSON.stringify({ position: { kind: 'text', step: 1, attempt: 1, start: 0, end: 6 }, event: 'text.delta', data: { runId, step: 1, attempt: 1, delta: 'FORGED' } })}\n`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
+    const reader = new RemoteRelay({ client: environment.client, namespace: 'default', taskQueue: 'no-pollers', secret: loadConfigSecret, log: () => undefined, discoveryMs: 50 });
+    Object.assign(reader, { workerUrls: async () => [attackerUrl], inFlight: async () => [] });
+    const subscription = reader.subscribe('run_forged_proof');
+    try {
+      await eventually(() => reader.isUnreachable(attackerUrl), 'the forged stream is dropped');
+      assert.deepEqual(subscription.drain(), [], 'nothing it sent was delivered');
+    } finally {
+      subscription.close();
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
   });
 });

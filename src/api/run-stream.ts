@@ -76,8 +76,8 @@ function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' |
   const verdict = accept(cursor.value, event.position);
   if (verdict.kind !== 'next') return verdict.kind;
   cursor.value = verdict.next;
-  const { position: _position, ...body } = event;
-  const out = { ...body, id: formatCursor(verdict.next) } as RunEvent;
+  // Built field by field: a rest-spread copy of every event costs a runtime call each.
+  const out = { event: event.event, data: event.data, id: formatCursor(verdict.next) } as RunEvent;
   if (verdict.skip > 0 && out.event === 'text.delta') out.data = { ...out.data, delta: out.data.delta.slice(verdict.skip) };
   return out;
 }

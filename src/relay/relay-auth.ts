@@ -4,8 +4,10 @@ import type { StreamEvent } from '../shared/events';
 // Trust between APIs and workers without ever sending the relay secret. An API proves it knows
 // the secret with an HMAC bound to the worker's advertised address, the run, a nonce and the time,
 // so a forged worker (a poller identity anyone on the task queue can claim) learns nothing it can
-// use elsewhere. The worker signs every event it streams for that run and that nonce, so an API
-// drops anything a forged or replayed stream sends.
+// use elsewhere. The worker answers with a proof of its own, bound to that run and nonce, so an
+// API reads nothing from a forged or replayed stream. (Workers before that signed every line
+// instead, an HMAC per token; APIs still read such streams. On networks an attacker can write to,
+// serve the relay over TLS: it guards every byte, as it also keeps them private.)
 
 export const proofWindowMs = 60_000;
 
@@ -22,15 +24,40 @@ export interface RelayRequestAuth {
   proof: string;
 }
 
-export const relayHeaders = { nonce: 'x-relay-nonce', time: 'x-relay-time', proof: 'x-relay-proof' } as const;
+export const relayHeaders = {
+  nonce: 'x-relay-nonce',
+  time: 'x-relay-time',
+  proof: 'x-relay-proof',
+  /** An API that reads proven streams of plain lines asks for them with this header ("plain"). */
+  lines: 'x-relay-lines',
+  /** The worker's proof, on such a stream's answer. */
+  streamProof: 'x-relay-stream-proof',
+} as const;
 
 export class RelayKeys {
   private readonly requestKey: Buffer;
   private readonly eventKey: Buffer;
+  private readonly streamKey: Buffer;
 
   constructor(secret: string) {
     this.requestKey = derive(secret, 'request');
     this.eventKey = derive(secret, 'events');
+    this.streamKey = derive(secret, 'streams');
+  }
+
+  /** A worker's answer to a stream request it accepted: it knows the secret, for this run and request. */
+  streamProof(runId: string, nonce: string): string {
+    return hmac(this.streamKey, `${runId}\n${nonce}`).toString('hex');
+  }
+
+  verifyStreamProof(runId: string, nonce: string, proof: string | undefined): boolean {
+    return equal(proof, hmac(this.streamKey, `${runId}\n${nonce}`));
+  }
+
+  /** The event of a line of a proven stream, when it is one of this run's. */
+  plainLine(runId: string, line: string): StreamEvent | undefined {
+    const event = JSON.parse(line) as StreamEvent | null;
+    return typeof event === 'object' && event !== null && typeof event.event === 'string' && (event.data as { runId?: unknown } | undefined)?.runId === runId ? event : undefined;
   }
 
   /** What an API sends to the worker at `url` to read `runId`. */

@@ -6,7 +6,7 @@ import { RelayKeys, relayHeaders } from './relay-auth';
 
 // A worker's stream endpoint: `GET /runs/<runId>/events` answers with the run's live events on
 // this worker (those still buffered, then each as it is published) as NDJSON, one StreamEvent a
-// line, each signed for the run and the request (relay-auth.ts). `POST /runs/<runId>/cancel`,
+// line, with the worker's proof for the run and the request in a header (relay-auth.ts). `POST /runs/<runId>/cancel`,
 // with the same proof, is an API saying the run was cancelled: its steps here stop at once. APIs find it through the address
 // in activity heartbeats and the worker's identity, and must prove they know the relay secret,
 // for this address, without sending it. With a certificate (RELAY_TLS_CERT_FILE and _KEY_FILE) it
@@ -60,26 +60,29 @@ export async function startRelayServer(options: RelayServerOptions): Promise<Rel
       response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+    // An API that asks for plain lines gets this worker's proof once; older APIs, a signature per line.
+    const plain = header(relayHeaders.lines) === 'plain';
+    response.writeHead(200, {
+      'content-type': 'application/x-ndjson',
+      'cache-control': 'no-cache',
+      ...(plain ? { [relayHeaders.streamProof]: keys.streamProof(runId, auth.nonce!) } : {}),
+    });
     response.flushHeaders();
     const subscription = options.relay.subscribe(runId);
     const keepAlive = setInterval(() => response.write('\n'), options.keepAliveMs ?? 15_000);
-    let open = true;
     response.on('close', () => {
-      open = false;
       clearInterval(keepAlive);
       subscription.close();
     });
-    void (async () => {
-      while (open) {
-        const first = await subscription.next();
-        if (!open) break;
-        // The event that woke us and every one that came with it, in one write.
-        let lines = '';
-        for (const event of [first, ...subscription.drain()]) lines += `${keys.signLine(runId, auth.nonce!, event)}\n`;
-        response.write(lines);
-      }
-    })();
+    // The events waiting when the subscription says so, in one write; then wait for the next.
+    const send = () => {
+      if (response.destroyed) return;
+      let lines = '';
+      for (const event of subscription.drain()) lines += `${plain ? JSON.stringify(event) : keys.signLine(runId, auth.nonce!, event)}\n`;
+      response.write(lines);
+      setImmediate(() => subscription.onReady(send));
+    };
+    subscription.onReady(send);
   };
   const server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handle) : createServer(handle);
   await new Promise<void>((resolve, reject) => {

@@ -114,7 +114,7 @@ export class RemoteRelay implements LiveRelay {
           .filter((url) => this.mayContact(url) && !this.isUnreachable(url))
           .map(async (url) => {
             const auth = this.keys.request(url, runId);
-            const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof };
+            const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof, [relayHeaders.lines]: 'plain' };
             try {
               const response = await this.send('POST', `${url}/runs/${encodeURIComponent(runId)}/cancel`, headers, AbortSignal.timeout(5000));
               response.resume();
@@ -300,12 +300,20 @@ class RunHub {
       try {
         // A proof for this address only: the secret itself never leaves this process.
         const auth = this.relay.keys.request(url, this.runId);
-        const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof };
+        const headers = { [relayHeaders.nonce]: auth.nonce, [relayHeaders.time]: auth.time, [relayHeaders.proof]: auth.proof, [relayHeaders.lines]: 'plain' };
         const response = await this.relay.get(`${url}/runs/${encodeURIComponent(this.runId)}/events`, headers, controller.signal);
         // Redirects are not followed: a worker answers its stream itself.
         if (response.statusCode !== 200) {
           response.destroy();
           throw new Error(`HTTP ${response.statusCode}`);
+        }
+        // The worker proves it knows the secret, for this run and this request; a worker from
+        // before such proofs signs every line instead. Anything else is not a worker of ours.
+        const proof = response.headers[relayHeaders.streamProof];
+        const proven = typeof proof === 'string';
+        if (proven && !this.relay.keys.verifyStreamProof(this.runId, auth.nonce, proof)) {
+          response.destroy();
+          throw new Error('a stream without a valid proof for this run');
         }
         this.relay.unreachable.delete(url);
         // Ended by close(): the abort destroys the request, and with it the body being read.
@@ -320,8 +328,8 @@ class RunHub {
             const line = buffer.slice(0, newline).trim();
             buffer = buffer.slice(newline + 1);
             if (!line) continue;
-            const event = this.relay.keys.verifyLine(this.runId, auth.nonce, line);
-            // A stream that sends one event not signed for this run and request is not a worker of ours.
+            const event = proven ? this.relay.keys.plainLine(this.runId, line) : this.relay.keys.verifyLine(this.runId, auth.nonce, line);
+            // A stream that sends one event not of this run (or not signed for it) is not a worker of ours.
             if (!event) throw new Error('an event not signed for this run');
             this.deliver(event);
           }

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
 // Where a process's CPU goes: per thread (from /proc: the main JavaScript thread, Temporal's Rust
-// core threads, V8's helpers, libuv's pool) and, on the main thread, per module (from a V8 CPU
+// core threads, and V8's helpers, libuv's pool and the workflow worker thread together) and, on the main thread, per module (from a V8 CPU
 // profile: the self time of each sample's innermost frame, by the file it is in).
 
 /** CPU (ms) of each named thread group of a process, from /proc/<pid>/task/* /stat. */
@@ -23,11 +23,13 @@ export function threadCpu(pid: number): Map<string, number> {
 }
 
 function threadGroup(name: string): string {
-  if (/^tokio|^temporal/i.test(name)) return 'Temporal core (Rust)';
-  if (/^workflow-proces/.test(name)) return 'workflow thread (workflow tasks, queries)';
+  // Temporal's core: its tokio runtime, and its workflow-processing thread (not the JavaScript of
+  // workflows, which runs in a Node worker thread).
+  if (/^tokio|^temporal|^workflow-proces/i.test(name)) return 'Temporal core (Rust)';
   if (/^v8:ProfEvntProc/.test(name)) return 'profiler (measurement)';
-  // Node 20 leaves V8's platform workers and libuv's pool unnamed.
-  if (name === 'node' || /^libuv|^V8 /.test(name)) return 'V8 helpers and libuv pool (GC marking, compiling, I/O)';
+  // Node 20 leaves V8's platform workers, libuv's pool and worker threads (the SDK runs workflow
+  // code in one) unnamed: /proc cannot tell them apart (perf can: docs/architecture.md).
+  if (name === 'node' || /^libuv|^V8 /.test(name)) return 'V8 helpers, libuv pool and the workflow worker thread';
   return `other (${name})`;
 }
 
@@ -64,7 +66,7 @@ const categories: Array<[RegExp, string]> = [
   [/node_modules\/@temporalio\/(client|common|proto|activity)|node_modules\/protobufjs|node_modules\/long\//, 'Temporal client, payloads and protobuf'],
   [/node_modules\/@grpc/, 'gRPC (grpc-js)'],
   [/node_modules\/(express|router|body-parser|raw-body|helmet|cors|send|finalhandler|qs|on-finished|type-is|content-type|iconv-lite|express-rate-limit)\//, 'Express and middleware'],
-  [/node_modules\/openai/, 'OpenAI client (model stream parsing)'],
+  [/node_modules\/(openai|eventsource-parser)|src\/activities\/model-stream/, 'model stream parsing (eventsource-parser, openai)'],
   [/node_modules\/(zod|jose)\//, 'validation and tokens (zod, jose)'],
   [/node_modules\/gpt-tokenizer/, 'token counting (gpt-tokenizer)'],
   [/\/src\/api\//, 'our API (SSE, reads, merge)'],

@@ -123,6 +123,7 @@ export async function* streamRun(
   let gapWaits = 0;
   let batch: RunEvent[] = [];
   let queuedSaid = false;
+  let queuedReads = 0;
   const send = (event: StreamEvent) => {
     const out = take(cursor, event);
     if (typeof out === 'object') batch.push(out);
@@ -193,7 +194,9 @@ export async function* streamRun(
       }
 
       let gap = false;
-      const quiet = quietTimer(quietMs, wakeUp);
+      // A queued run is read again less and less often (up to 8 quiet periods apart): the step's
+      // start wakes the stream as a live event, so the reads only cover a missed one.
+      const quiet = quietTimer(state.status === 'queued' ? quietMs * Math.min(2 ** queuedReads++, 8) : quietMs, wakeUp);
       try {
         while (!signal.aborted) {
           passPending();

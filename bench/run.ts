@@ -110,7 +110,7 @@ try {
     console.log(`tools: parallel p50 ${tools.parallel.p50.toFixed(0)} ms, sequential p50 ${tools.sequential.p50.toFixed(0)} ms, speed-up ${tools.speedup.toFixed(2)}x`);
   }
   if (scenarios.has('cancel')) {
-    const cancel = await cancelScenario(temporal);
+    const cancel = await cancelScenario(temporal, full ? 40 : 10);
     results.cancel = cancel;
     sections.push(reproducible('cancel', cancelSection(cancel)));
     console.log(`cancel: to model abort p50 ${cancel.toModelAbort.p50.toFixed(0)} ms, to run.cancelled p50 ${cancel.toStreamEnd.p50.toFixed(0)} ms`);

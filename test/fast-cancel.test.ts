@@ -90,7 +90,16 @@ describe('a cancel reaches the running step at once', () => {
     assert.ok(seen.length > 0 && terminal.data.partial.startsWith(seen), 'the partial transcript holds what the client saw');
     const request = stack.model.requests.find((candidate) => candidate.body.messages.some((message) => message.content === 'stream please'))!;
     assert.equal(request.aborted, true, 'the model stream was aborted');
-    assert.equal((await stack.get(`/v1/runs/${runId}`)).body.status, 'cancelled');
+    const state = await stack.get(`/v1/runs/${runId}`);
+    assert.equal(state.body.status, 'cancelled');
+    // Its end is in its memo (what readers take instead of a query that replays the run), and
+    // says what the stream said.
+    const { memo } = await temporal.client.workflow.getHandle(runId).describe();
+    const ended = memo?.ended as { status: string; partial: string; tail: Array<{ step: number; partialText?: string }> };
+    assert.equal(ended.status, 'cancelled');
+    assert.equal(ended.partial, terminal.data.partial);
+    assert.equal(ended.tail.at(-1)?.partialText, terminal.data.partial);
+    assert.equal(state.body.steps.at(-1).partialText, terminal.data.partial);
     // The step was cancelled, not failed and retried.
     const history = await temporal.client.workflow.getHandle(runId).fetchHistory();
     assert.equal(history.events!.filter((event) => event.activityTaskFailedEventAttributes).length, 0);

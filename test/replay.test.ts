@@ -54,6 +54,8 @@ const scenarios: Array<{ name: string; input: string; body?: Record<string, unkn
   { name: 'retry', input: 'flaky model', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'max-steps', input: 'loop please', body: { maxSteps: 2 }, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED },
   { name: 'cancelled', input: 'slow and cancelled', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
+  // Since cancelled runs write their end summary into their memo (a patch).
+  { name: 'cancelled-summary-memo', input: 'slow and cancelled, with its end in the memo', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
   { name: 'approval-granted', input: approvalInput, approve: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'approval-denied', input: approvalInput, approve: false, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
 ];
@@ -188,6 +190,16 @@ describe('replaying recorded histories', () => {
       assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
     }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);
+  });
+
+  test('when a run is cancelled, then it records its end summary in its memo, behind a patch', () => {
+    const history = fresh.get('cancelled-summary-memo')!;
+    const types = history.events!.map((event) => event.eventType);
+    const marker = history.events!.find((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch');
+    assert.ok(marker, 'a patch marker');
+    assert.ok(types.includes(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED), 'the memo was upserted');
+    const committed = History.decode(readFileSync(join(fixtures, 'cancelled.binpb')));
+    assert.ok(!committed.events.some((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED), 'runs recorded before did not (and replay without it)');
   });
 
   test('when a history is tampered with (another activity where llmStep was), then replay detects the nondeterminism', async () => {

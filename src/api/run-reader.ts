@@ -117,6 +117,12 @@ export class RunReader {
       if (view) return { ...view, ...tenant };
     }
 
+    // A cancelled run's end, from the memo it wrote as it ended (runs since that memo).
+    const ended = description.memo?.ended as RunSummary | undefined;
+    if (status === 'CANCELLED' && ended?.status === 'cancelled' && ended.segments?.at(-1)?.executionId === executionId) {
+      const view = this.completed(ended, fromStep, maxBytes);
+      if (view) return { ...view, ...tenant };
+    }
     let summary: RunState | RunSummary | undefined;
     if (status === 'COMPLETED') {
       summary = (await execution.result()) as RunState | RunSummary;
@@ -148,12 +154,13 @@ export class RunReader {
   }
 
   /**
-   * A completed run read from its result alone, when the steps asked for are in its tail (or past
-   * its end): no query, which a closed execution answers only by replaying on a worker. Undefined
-   * when they are not (results recorded before tails, steps beyond the tail's size).
+   * A run that ended, read from its end summary alone (a completed run's result, a cancelled
+   * run's memo) when the steps asked for are in its tail (or past its end): no query, which a
+   * closed execution answers only by replaying on a worker. Undefined when they are not (ends
+   * recorded before tails, steps beyond the tail's size).
    */
   completed(result: RunState | RunSummary, fromStep = 1, maxBytes = defaultWindowBytes): RunView | undefined {
-    if (isWholeState(result) || result.status !== 'completed') return undefined;
+    if (isWholeState(result) || (result.status !== 'completed' && result.status !== 'cancelled')) return undefined;
     const executionId = result.segments.at(-1)?.executionId;
     const tail = result.tail ?? [];
     const start = Math.max(1, fromStep);

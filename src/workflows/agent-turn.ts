@@ -12,6 +12,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LlmStepActivity } from '../activities';
@@ -67,6 +68,9 @@ function cancelledDetails(error: unknown): { partialText?: unknown } | undefined
   const cause = error instanceof ActivityFailure ? error.cause : undefined;
   return cause instanceof CancelledFailure ? (cause.details[0] as { partialText?: unknown } | undefined) : undefined;
 }
+
+/** The largest end summary a cancelled run keeps in its memo (memos live in visibility too). */
+const endedMemoBytes = 16 * 1024;
 
 const failureType = (error: unknown) => (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined);
 
@@ -190,6 +194,12 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
       const current = state.steps.at(-1);
       const partialText = cancelledDetails(error)?.partialText;
       if (current?.kind === 'llm' && current.status === 'running' && typeof partialText === 'string') current.partialText = partialText;
+      // A cancelled run ends with no result: its end goes in its memo (bounded), which readers get
+      // with their describe, rather than a query that a worker answers by replaying the run.
+      if (patched('cancelled-summary-memo')) {
+        const ended: RunSummary = { ...summarize(state), tail: tailOfSteps(state.steps, endedMemoBytes / 2) };
+        if (JSON.stringify(ended).length <= endedMemoBytes) upsertMemo({ ended });
+      }
       throw error;
     }
     if (error instanceof ApplicationFailure && (error.type === failureTypes.maxStepsExceeded || error.type === failureTypes.runFailed)) throw error;

@@ -86,6 +86,15 @@ test('a run no worker has taken is queued (GET and a run.queued event), and stre
     worker.shutdown();
     await running;
   }
+  // No worker polls any more: a completed run is still read whole, GET and stream, from its
+  // result (a query on a closed run would need a worker to replay it).
+  const read = await Promise.race([stack.get(`/v1/runs/${runId}`), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('GET waited for a worker')), 10_000))]);
+  assert.equal(read.body.status, 'completed');
+  assert.equal(read.body.output, answer);
+  assert.deepEqual(read.body.steps.map((step: { kind: string; text?: string }) => [step.kind, step.text]), [['llm', answer]]);
+  const again = await readSse(`${stack.url}/v1/runs/${runId}/events`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(again.events.at(-1)!.event, 'run.completed');
+  assert.equal([...assembleText(again.events).values()].join(''), answer);
 });
 
 test('a run whose first step waits for a busy worker (WORKER_MAX_ACTIVITIES) is queued, then streams whole', async () => {

@@ -120,13 +120,13 @@ export class RunReader {
     // A cancelled run's end, from the memo it wrote as it ended (runs since that memo).
     const ended = description.memo?.ended as RunSummary | undefined;
     if (status === 'CANCELLED' && ended?.status === 'cancelled' && ended.segments?.at(-1)?.executionId === executionId) {
-      const view = this.completed(ended, fromStep, maxBytes);
+      const view = this.fromEnd(ended, fromStep, maxBytes);
       if (view) return { ...view, ...tenant };
     }
     let summary: RunState | RunSummary | undefined;
     if (status === 'COMPLETED') {
       summary = (await execution.result()) as RunState | RunSummary;
-      const view = this.completed(summary, fromStep, maxBytes);
+      const view = this.fromEnd(summary, fromStep, maxBytes);
       if (view) return { ...view, ...tenant };
     }
     if (status === 'FAILED') summary = await failureDetails(execution, runId);
@@ -159,7 +159,7 @@ export class RunReader {
    * closed execution answers only by replaying on a worker. Undefined when they are not (ends
    * recorded before tails, steps beyond the tail's size).
    */
-  completed(result: RunState | RunSummary, fromStep = 1, maxBytes = defaultWindowBytes): RunView | undefined {
+  fromEnd(result: RunState | RunSummary, fromStep = 1, maxBytes = defaultWindowBytes): RunView | undefined {
     if (isWholeState(result) || (result.status !== 'completed' && result.status !== 'cancelled')) return undefined;
     const executionId = result.segments.at(-1)?.executionId;
     const tail = result.tail ?? [];

@@ -54,7 +54,7 @@ export class RunStore {
   /**
    * Resolves when the run's workflow closes, however it ends. While Temporal cannot be reached
    * (a restart), it keeps trying: an unreachable server is not a closed run. A run that
-   * completed gives its result (readers build its last events from it: run-reader.ts completed()).
+   * completed gives its result (readers build its last events from it: run-reader.ts fromEnd()).
    */
   async waitForClose(runId: string, signal?: AbortSignal): Promise<RunState | RunSummary | undefined> {
     for (let wait = 250; !signal?.aborted; wait = Math.min(wait * 2, 5000)) {

@@ -29,7 +29,7 @@ export class SharedRunSources implements RunStreamSources {
     const key = `${runId}@${fromStep}`;
     // A stream's read right after the run completed: from the result its close brought.
     const result = options.fresh ? this.results.get(runId) : undefined;
-    const completed = result ? this.reader.completed(result, fromStep) : undefined;
+    const completed = result ? this.reader.fromEnd(result, fromStep) : undefined;
     if (completed) return Promise.resolve(completed);
     const cached = this.states.get(key);
     if (!options.fresh && cached && (cached.settledAt === undefined || Date.now() - cached.settledAt <= this.maxAgeMs)) return cached.promise;

@@ -15,6 +15,8 @@ export interface ConcurrencyRow {
   runs: number;
   /** WORKER_MAX_ACTIVITIES when set (else the default, 100): steps past it wait in the task queue. */
   maxActivities?: number;
+  /** WORKER_MAX_WORKFLOW_TASKS when not the default (4): 40 is the SDK's own default. */
+  maxWorkflowTasks?: number;
   complete: number;
   ttft: Summary;
   tokenLatency: Summary;
@@ -72,35 +74,46 @@ export async function concurrencyScenario(temporal: BenchTemporal, levels = [10,
   const responder: Responder = (request) => ({ kind: 'stream', frames: textFrames(request.model, text, { firstTokenDelayMs: 200, tokenDelayMs: 20 }) });
   const rows: ConcurrencyRow[] = [];
   const temporalMeter = temporalServerMeter();
-  /** Each level in both layouts, after a warm-up; `maxActivities`: on workers that run at most that many steps at once. */
-  const measureLevels = (taskQueue: string, measured: number[], maxActivities?: number) =>
-    inEachLayout(
+  /** Each level in both layouts, after a warm-up, on workers with `pass`'s settings (the defaults when empty). */
+  const measureLevels = (taskQueue: string, measured: number[], pass: Pick<ConcurrencyRow, 'maxActivities' | 'maxWorkflowTasks'> = {}) => {
+    const label = [pass.maxActivities && `capped at ${pass.maxActivities}`, pass.maxWorkflowTasks && `${pass.maxWorkflowTasks} workflow task slots`].filter(Boolean).join(', ') || 'measured';
+    return inEachLayout(
       temporal,
       responder,
       taskQueue,
       async (target, layout) => {
         await runLevel(target, layout, warmupRuns, text, ends, 'warm-up');
-        for (const level of measured) rows.push({ ...(await runLevel(target, layout, level, text, ends, maxActivities ? `capped at ${maxActivities}` : 'measured')), ...(maxActivities ? { maxActivities } : {}) });
+        for (const level of measured) rows.push({ ...(await runLevel(target, layout, level, text, ends, label)), ...pass });
       },
       temporalMeter ? [{ name: 'Temporal', meter: temporalMeter }] : [],
-      maxActivities ? { overrides: { maxConcurrentActivities: maxActivities }, env: { WORKER_MAX_ACTIVITIES: String(maxActivities) } } : {},
+      {
+        overrides: { ...(pass.maxActivities ? { maxConcurrentActivities: pass.maxActivities } : {}), ...(pass.maxWorkflowTasks ? { maxWorkflowTasks: pass.maxWorkflowTasks } : {}) },
+        env: { ...(pass.maxActivities ? { WORKER_MAX_ACTIVITIES: String(pass.maxActivities) } : {}), ...(pass.maxWorkflowTasks ? { WORKER_MAX_WORKFLOW_TASKS: String(pass.maxWorkflowTasks) } : {}) },
+      },
     );
+  };
   await measureLevels('bench-concurrency', levels);
+  const top = Math.max(...levels);
+  // The largest burst on workers with the SDK's own workflow task slots (40, taken by up to 10
+  // pollers): the baseline of the paced slots (src/temporal/workflow-task-slots.ts).
+  await measureLevels('bench-concurrency-sdk-slots', [top], { maxWorkflowTasks: sdkWorkflowTaskSlots });
   // The largest burst again on workers that run at most `cappedActivities` steps at once: the
   // rest wait in Temporal's task queue (queued) instead of slowing the streams already running.
-  const top = Math.max(...levels);
-  if (top > cappedActivities) await measureLevels('bench-concurrency-capped', [top], cappedActivities);
+  if (top > cappedActivities) await measureLevels('bench-concurrency-capped', [top], { maxActivities: cappedActivities });
   return rows;
 }
 
 /** WORKER_MAX_ACTIVITIES of the capped pass: about what this 2-core machine streams without delay (docs/architecture.md). */
 const cappedActivities = 32;
+/** The SDK's default maxConcurrentWorkflowTaskExecutions. */
+const sdkWorkflowTaskSlots = 40;
 
 export function concurrencySection(rows: ConcurrencyRow[]): string {
   const table = rows
     .map((row) => {
       const usage = row.processes.map((entry) => `${entry.name}: ${entry.cpuMs.toFixed(0)} ms, ${entry.peakRssMiB.toFixed(0)} MiB`).join('<br>');
-      return `| ${row.layout}${row.maxActivities ? `, \`WORKER_MAX_ACTIVITIES=${row.maxActivities}\`` : ''} | ${row.runs} | ${row.complete} / ${row.runs} | ${ms(row.ttft.p50)} | ${ms(row.ttft.p99)} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${usage} |`;
+      const settings = [row.maxActivities && `\`WORKER_MAX_ACTIVITIES=${row.maxActivities}\``, row.maxWorkflowTasks && `\`WORKER_MAX_WORKFLOW_TASKS=${row.maxWorkflowTasks}\` (the SDK's default)`].filter(Boolean);
+      return `| ${[row.layout, ...settings].join(', ')} | ${row.runs} | ${row.complete} / ${row.runs} | ${ms(row.ttft.p50)} | ${ms(row.ttft.p99)} | ${ms(row.tokenLatency.p50)} | ${ms(row.tokenLatency.p99)} | ${usage} |`;
     })
     .join('\n');
   return `## Concurrency
@@ -114,7 +127,11 @@ benchmark's process). CPU is the time each process used while the N runs streame
 peak resident size (sampled every 100 ms). The embedded Temporal dev server is another process,
 shown too: most of the CPU a run costs is Temporal's. TTFT here
 includes every run's workflow start competing with the others. Each layout first serves
-${warmupRuns} runs that are not counted. The rows with \`WORKER_MAX_ACTIVITIES\` run the largest
+${warmupRuns} runs that are not counted. Workers take at most 4 workflow tasks at once
+(\`WORKER_MAX_WORKFLOW_TASKS\`, src/temporal/workflow-task-slots.ts); the rows with
+\`WORKER_MAX_WORKFLOW_TASKS=40\` run the largest burst on workers with the SDK's own default
+instead, the baseline: there the burst's first workflow tasks all land on the event loop in its
+first second, and the token latency of the runs already streaming pays. The rows with \`WORKER_MAX_ACTIVITIES\` run the largest
 burst again on a worker that runs at most that many steps at once: the others wait in Temporal's
 task queue (their runs read \`queued\`), so the runs that stream keep their token latency, and the
 waiting ones pay in time to first token.

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ToolSettings } from './activities/tools';
 import { parsePayloadKeys, PayloadKeysError, type PayloadKeys } from './codec';
 import { loadTemporalProfile, type TemporalSecurity } from './temporal/connect';
+import { defaultMaxWorkflowTasks } from './temporal/workflow-task-slots';
 
 // All configuration, read once from the environment and validated; a bad value fails fast with
 // a message naming the variable. Tests pass their own env.
@@ -38,6 +39,7 @@ const schema = z.object({
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
+  WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).default(defaultMaxWorkflowTasks),
   SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).max(300_000).default(200_000),
   SESSION_HISTORY_LIMIT: z.coerce.number().int().min(100).default(2000),
   APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
@@ -117,7 +119,8 @@ export interface Config {
   };
   toolConcurrency: number;
   /** WORKER_MAX_ACTIVITIES: model steps and tool calls one worker runs at once; more wait in Temporal's task queue. */
-  worker: { maxActivities: number };
+  /** WORKER_MAX_WORKFLOW_TASKS: workflow tasks one worker takes from its pollers at once (src/temporal/workflow-task-slots.ts). */
+  worker: { maxActivities: number; maxWorkflowTasks: number };
   session: { contextChars: number; historyLimit: number };
   tools: ToolSettings & { resultMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
@@ -302,7 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       writesPerMinute: values.RATE_LIMIT_WRITES_PER_MINUTE,
     },
     toolConcurrency: values.TOOL_CONCURRENCY,
-    worker: { maxActivities: values.WORKER_MAX_ACTIVITIES },
+    worker: { maxActivities: values.WORKER_MAX_ACTIVITIES, maxWorkflowTasks: values.WORKER_MAX_WORKFLOW_TASKS },
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: {

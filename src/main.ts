@@ -115,6 +115,7 @@ async function main() {
     limits: config.limits,
     toolConcurrency: config.toolConcurrency,
     maxConcurrentActivities: config.worker.maxActivities,
+    maxWorkflowTasks: config.worker.maxWorkflowTasks,
     session: config.session,
     toolSettings: config.tools,
     tools: tools.registry,

@@ -15,6 +15,7 @@ import type { RunStreamOptions } from './api/run-stream';
 import type { SseOptions } from './api/sse';
 import type { Config } from './config';
 import { MemoryRelay } from './relay/memory-relay';
+import type { PacedWorkflowTaskSlots } from './temporal/workflow-task-slots';
 import { createAgentWorker } from './worker';
 
 // The worker and the API in one process, sharing the in-memory relay: what `npm start` runs, and
@@ -55,6 +56,8 @@ export interface StackOptions {
   heartbeatIntervalMs?: number;
   /** WORKER_MAX_ACTIVITIES (default: the SDK's 100). */
   maxConcurrentActivities?: number;
+  /** WORKER_MAX_WORKFLOW_TASKS (default 4, src/temporal/workflow-task-slots.ts). */
+  maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
 }
 
 export interface Stack {
@@ -80,6 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     dataConverter: options.dataConverter,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     maxConcurrentActivities: options.maxConcurrentActivities,
+    maxWorkflowTasks: options.maxWorkflowTasks,
   });
   const running = worker.run();
   const app = createApp({

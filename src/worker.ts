@@ -10,6 +10,7 @@ import { MemoryRelay } from './relay/memory-relay';
 import { startRelayServer } from './relay/relay-server';
 import { nativeConnectionOptions } from './temporal/connect';
 import { ensureSearchAttributes, SearchAttributesError } from './temporal/search-attributes';
+import { PacedWorkflowTaskSlots, defaultMaxWorkflowTasks } from './temporal/workflow-task-slots';
 import { setUpTools } from './tool-setup';
 
 // The worker runs agent-turn workflows and their activities, and hosts the live streams of the
@@ -52,12 +53,16 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   dataConverter?: DataConverter;
   /** Model steps and tool calls run at once (WORKER_MAX_ACTIVITIES); more wait in the task queue. */
   maxConcurrentActivities?: number;
+  /** Workflow tasks this worker takes from its pollers at once (WORKER_MAX_WORKFLOW_TASKS), or the slots themselves. */
+  maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
 export const workerIdentity = (relayAddress: string) => `${process.pid}@${hostname()} relay=${relayAddress}`;
 
 export async function createAgentWorker(options: AgentWorkerOptions): Promise<Worker> {
+  const workflowSlots =
+    options.maxWorkflowTasks instanceof PacedWorkflowTaskSlots ? options.maxWorkflowTasks : new PacedWorkflowTaskSlots(options.maxWorkflowTasks ?? defaultMaxWorkflowTasks);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -80,7 +85,17 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     shutdownGraceTime: '5 seconds',
     // Past this many, steps wait in Temporal's task queue (their runs read as queued) rather than
     // slowing the token streams of the steps already running on this worker.
-    ...(options.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities } : {}),
+    // Workflow tasks are paced (src/temporal/workflow-task-slots.ts): a burst of new runs queues
+    // in Temporal instead of holding the event loop that writes the running steps' tokens, and an
+    // idle worker still takes a new run's first task eagerly.
+    tuner: {
+      workflowTaskSlotSupplier: workflowSlots,
+      activityTaskSlotSupplier: { type: 'fixed-size', numSlots: options.maxConcurrentActivities ?? 100 },
+      localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+      nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
+    },
+    // As many pollers as slots (at least one for the task queue and one for the sticky queue).
+    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.max(2, Math.min(10, workflowSlots.limit)) },
   });
 }
 
@@ -103,6 +118,7 @@ async function main() {
     toolResultMaxBytes: config.tools.resultMaxBytes,
     dataConverter: temporalDataConverter(config.payloadKeys),
     maxConcurrentActivities: config.worker.maxActivities,
+    maxWorkflowTasks: config.worker.maxWorkflowTasks,
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();

@@ -15,7 +15,7 @@ export interface ConcurrencyRow {
   runs: number;
   /** WORKER_MAX_ACTIVITIES when set (else the default, 100): steps past it wait in the task queue. */
   maxActivities?: number;
-  /** WORKER_MAX_WORKFLOW_TASKS when not the default (4): 40 is the SDK's own default. */
+  /** WORKER_MAX_WORKFLOW_TASKS when not the default (8): 40 is the SDK's own default. */
   maxWorkflowTasks?: number;
   complete: number;
   ttft: Summary;
@@ -127,7 +127,7 @@ benchmark's process). CPU is the time each process used while the N runs streame
 peak resident size (sampled every 100 ms). The embedded Temporal dev server is another process,
 shown too: most of the CPU a run costs is Temporal's. TTFT here
 includes every run's workflow start competing with the others. Each layout first serves
-${warmupRuns} runs that are not counted. Workers take at most 4 workflow tasks at once
+${warmupRuns} runs that are not counted. Workers take the first workflow tasks of at most 8 new runs at once
 (\`WORKER_MAX_WORKFLOW_TASKS\`, src/temporal/workflow-task-slots.ts); the rows with
 \`WORKER_MAX_WORKFLOW_TASKS=40\` run the largest burst on workers with the SDK's own default
 instead, the baseline: there the burst's first workflow tasks all land on the event loop in its

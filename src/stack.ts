@@ -56,7 +56,7 @@ export interface StackOptions {
   heartbeatIntervalMs?: number;
   /** WORKER_MAX_ACTIVITIES (default: the SDK's 100). */
   maxConcurrentActivities?: number;
-  /** WORKER_MAX_WORKFLOW_TASKS (default 4, src/temporal/workflow-task-slots.ts). */
+  /** WORKER_MAX_WORKFLOW_TASKS (default 8, src/temporal/workflow-task-slots.ts). */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
 }
 

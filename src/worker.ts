@@ -94,8 +94,6 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
       localActivityTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
       nexusTaskSlotSupplier: { type: 'fixed-size', numSlots: 100 },
     },
-    // As many pollers as slots (at least one for the task queue and one for the sticky queue).
-    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: Math.max(2, Math.min(10, workflowSlots.limit)) },
   });
 }
 

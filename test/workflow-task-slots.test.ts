@@ -26,7 +26,7 @@ const settled = async (promise: Promise<unknown>) => {
 const slotInfo = { type: 'workflow' as const, workflowType: 'agentTurn', isSticky: false };
 
 describe('the slot supplier', () => {
-  test('pollers wait once `limit` slots are reserved or in use; a released slot lets one poll again', async () => {
+  test('task-queue polls wait once `limit` slots are reserved or in use; a released slot lets one poll again', async () => {
     const slots = new PacedWorkflowTaskSlots(2);
     const first = await slots.reserveSlot(context, new AbortController().signal);
     await slots.reserveSlot(context, new AbortController().signal);
@@ -36,17 +36,18 @@ describe('the slot supplier', () => {
     assert.equal(await settled(third), false, 'a slot in use is still taken');
     slots.releaseSlot({ permit: first, slotInfo });
     assert.equal(await settled(third), true, 'the released slot goes to the waiting poll');
-    assert.deepEqual(slots.counts, { inUse: 0, polling: 2, eager: 0 });
+    assert.deepEqual(slots.counts.fresh, { inUse: 0, polling: 2, eager: 0 });
   });
 
-  test('the sticky queue may poll while the task queue\'s pollers hold every slot, but not once `limit` tasks are in use', async () => {
-    const slots = new PacedWorkflowTaskSlots(1);
+  test('the sticky queue (runs already going on) is not paced by new runs, only by the total', async () => {
+    const slots = new PacedWorkflowTaskSlots(1, 4);
     const first = await slots.reserveSlot(context, new AbortController().signal);
-    const stickyPoll = slots.reserveSlot(sticky, new AbortController().signal);
-    assert.equal(await settled(stickyPoll), true, 'a cached run\'s next task is not stuck behind the task queue\'s long poll');
-    assert.equal(await settled(slots.reserveSlot(context, new AbortController().signal)), false, 'but a second poll of the same queue waits');
     slots.markSlotUsed({ permit: first, slotInfo });
-    assert.equal(await settled(slots.reserveSlot(sticky, new AbortController().signal)), false, 'one task in use: no poll starts');
+    assert.equal(await settled(slots.reserveSlot(context, new AbortController().signal)), false, 'one new run at a time');
+    const stickyPolls = [0, 1, 2].map(() => slots.reserveSlot(sticky, new AbortController().signal));
+    assert.equal(await settled(Promise.all(stickyPolls)), true, 'a cached run\'s next task is not stuck behind new runs');
+    // 1 in use + 3 sticky polls = 4 = the total (the waiting new-run poll holds nothing): no more.
+    assert.equal(await settled(slots.reserveSlot(sticky, new AbortController().signal)), false, 'the total caps everything');
   });
 
   test('an eager task gets a slot while idle pollers hold theirs, up to `limit` in use', async () => {
@@ -65,7 +66,7 @@ describe('the slot supplier', () => {
     // Releasing twice does not free two slots.
     slots.releaseSlot({ permit: eager, slotInfo });
     slots.releaseSlot({ permit: eager, slotInfo });
-    assert.deepEqual(slots.counts, { inUse: 0, polling: 2, eager: 1 });
+    assert.deepEqual(slots.counts.fresh, { inUse: 0, polling: 2, eager: 1 });
   });
 
   test('a waiting reservation that the SDK aborts rejects with the signal\'s reason and holds nothing', async () => {
@@ -75,7 +76,7 @@ describe('the slot supplier', () => {
     const waiting = slots.reserveSlot(context, abort.signal);
     abort.abort(new Error('poller stopped'));
     await assert.rejects(waiting, (error: Error) => error === abort.signal.reason);
-    assert.deepEqual(slots.counts, { inUse: 0, polling: 1, eager: 0 });
+    assert.deepEqual(slots.counts.fresh, { inUse: 0, polling: 1, eager: 0 });
   });
 
   test('a limit that is not a positive integer is refused', () => {
@@ -125,9 +126,9 @@ describe('a worker with one workflow task slot', () => {
       assert.equal(names.filter((name) => name === 'tool.completed').length, 1);
       assert.match([...assembleText(events).values()].join(''), new RegExp(`${index} \\* 7 = ${index * 7}\\b`));
     });
-    // With one slot: one poll of each queue (the task queue and the sticky one) and one eager
-    // start can land at the same moment; the SDK's own slots would let its 10 pollers take 10.
-    assert.ok(slots.peakInUse <= 3, `at most 3 workflow tasks at once, saw ${slots.peakInUse}`);
-    assert.deepEqual(slots.counts.inUse, 0);
+    // New runs' tasks with one slot: one from a poll and one eager start can land at the same
+    // moment; the SDK's own slots would let its task-queue pollers take them as they come.
+    assert.ok(slots.peakInUse <= 2, `at most 2 new runs' workflow tasks at once, saw ${slots.peakInUse}`);
+    assert.equal(slots.counts.fresh.inUse, 0);
   });
 });

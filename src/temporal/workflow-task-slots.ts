@@ -11,40 +11,54 @@ import type { CustomSlotSupplier, SlotMarkUsedContext, SlotPermit, SlotReleaseCo
 // slot and no slot is left for an eager start (the first workflow task handed back in the
 // start's reply): each run's first token would wait one more round trip.
 //
-// This supplier counts slots in use, not slots held by idle pollers: a poll may start only while
-// fewer than `limit` tasks are in use or about to be, and an eager task is taken whenever fewer
-// than `limit` tasks are in use, whatever the pollers hold. The SDK polls two queues, the task
-// queue and this worker's sticky queue (where a cached run's next tasks go): while fewer than
-// `limit` tasks are in use, each queue may always have one poll waiting, or the queue whose
-// poller holds no slot would wait for the other's long poll to end. So at most `limit` + 1 tasks
-// come from polls at once, and eager ones can add up to `limit` more in a race with a poll's
-// answer. The worker keeps max(2, limit) pollers (src/worker.ts).
+// This supplier paces new runs only, and counts slots in use, not slots held by idle pollers.
+// The SDK polls two queues: the task queue, where a run's first workflow task waits (and the
+// tasks of runs this worker has not cached), and this worker's sticky queue, where a cached run's
+// next tasks go. A burst is a burst of first tasks; the tasks that carry runs already going on
+// must not wait behind it (a first version that paced both queues at 4 let a steady 17 runs a
+// second pile up: each slot is held for a round trip to Temporal as well, so 4 slots bound the
+// throughput, not the CPU). So:
+// - task-queue work (its polls, and eager starts) may hold at most `limit` slots: a poll starts
+//   only while fewer than `limit` are in use or promised, an eager start whenever fewer than
+//   `limit` are in use, whatever idle pollers hold;
+// - sticky-queue work may hold slots up to `maxTotal` (the SDK's own default, 40) with the rest.
+// The SDK's default pollers stay: 10, of which 2 on the task queue.
 
 /** WORKER_MAX_WORKFLOW_TASKS's default. */
-export const defaultMaxWorkflowTasks = 4;
+export const defaultMaxWorkflowTasks = 8;
+/** The SDK's default maxConcurrentWorkflowTaskExecutions: the cap of everything together. */
+export const sdkWorkflowTaskSlots = 40;
 
 interface Permit extends SlotPermit {
-  readonly fromPoll: boolean;
   readonly sticky: boolean;
+  readonly fromPoll: boolean;
   used: boolean;
   released: boolean;
 }
 
+/** Slots of one kind of work: in use, and reserved by pollers or eager starts but not used yet. */
+class Tally {
+  inUse = 0;
+  polling = 0;
+  eager = 0;
+  get held(): number {
+    return this.inUse + this.polling + this.eager;
+  }
+}
+
 export class PacedWorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotInfo> {
   readonly type = 'custom' as const;
-  /** Tasks being processed (marked used, not yet released). */
-  private inUse = 0;
-  /** Reservations held by pollers that have not brought a task yet, of both queues and of the sticky one. */
-  private polling = 0;
-  private pollingSticky = 0;
-  /** Eager reservations not used or released yet. */
-  private eager = 0;
+  private readonly fresh = new Tally();
+  private readonly sticky = new Tally();
   private readonly waiting = new Set<() => void>();
-  /** The most tasks in use at once so far, and how many eager tasks were granted. */
+  /** The most task-queue tasks (new runs) in use at once so far, and how many eager starts were granted. */
   peakInUse = 0;
   eagerGranted = 0;
 
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    readonly maxTotal = Math.max(limit, sdkWorkflowTaskSlots),
+  ) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`workflow task slots must be a positive integer, got ${limit}`);
   }
 
@@ -67,22 +81,19 @@ export class PacedWorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotIn
         this.waiting.add(wake);
       });
     }
-    this.polling++;
-    if (sticky) this.pollingSticky++;
-    return permit(true, sticky);
+    this.tally(sticky).polling++;
+    return permit(sticky, true);
   }
 
   private mayPoll(sticky: boolean): boolean {
-    if (this.inUse + this.eager >= this.limit) return false;
-    if (this.inUse + this.eager + this.polling < this.limit) return true;
-    // Full, but this queue has no poll waiting: it may have one.
-    const sameQueue = sticky ? this.pollingSticky : this.polling - this.pollingSticky;
-    return sameQueue === 0;
+    if (this.fresh.held + this.sticky.held >= this.maxTotal) return false;
+    return sticky || this.fresh.held < this.limit;
   }
 
   tryReserveSlot(_context: SlotReserveContext): SlotPermit | null {
-    if (this.inUse + this.eager >= this.limit) return null;
-    this.eager++;
+    const { fresh } = this;
+    if (fresh.inUse + fresh.eager >= this.limit || fresh.inUse + fresh.eager + this.sticky.inUse + this.sticky.eager >= this.maxTotal) return null;
+    fresh.eager++;
     this.eagerGranted++;
     return permit(false, false);
   }
@@ -91,32 +102,36 @@ export class PacedWorkflowTaskSlots implements CustomSlotSupplier<WorkflowSlotIn
     const held = context.permit as Permit;
     if (held.used || held.released) return;
     held.used = true;
+    const tally = this.tally(held.sticky);
     this.unreserve(held);
-    this.inUse++;
-    if (this.inUse > this.peakInUse) this.peakInUse = this.inUse;
+    tally.inUse++;
+    if (!held.sticky && tally.inUse > this.peakInUse) this.peakInUse = tally.inUse;
   }
 
   releaseSlot(context: SlotReleaseContext<WorkflowSlotInfo>): void {
     const held = context.permit as Permit;
     if (held.released) return;
     held.released = true;
-    if (held.used) this.inUse--;
+    if (held.used) this.tally(held.sticky).inUse--;
     else this.unreserve(held);
     for (const wake of this.waiting) wake();
   }
 
-  private unreserve(held: Permit): void {
-    if (!held.fromPoll) this.eager--;
-    else {
-      this.polling--;
-      if (held.sticky) this.pollingSticky--;
-    }
+  private tally(sticky: boolean): Tally {
+    return sticky ? this.sticky : this.fresh;
   }
 
-  /** For tests and metrics: tasks in use, pollers' reservations, eager reservations. */
-  get counts(): { inUse: number; polling: number; eager: number } {
-    return { inUse: this.inUse, polling: this.polling, eager: this.eager };
+  private unreserve(held: Permit): void {
+    const tally = this.tally(held.sticky);
+    if (held.fromPoll) tally.polling--;
+    else tally.eager--;
+  }
+
+  /** For tests and metrics: task-queue work (new runs) and sticky-queue work, in use and reserved. */
+  get counts(): { fresh: { inUse: number; polling: number; eager: number }; sticky: { inUse: number; polling: number } } {
+    const { fresh, sticky } = this;
+    return { fresh: { inUse: fresh.inUse, polling: fresh.polling, eager: fresh.eager }, sticky: { inUse: sticky.inUse, polling: sticky.polling } };
   }
 }
 
-const permit = (fromPoll: boolean, sticky: boolean): Permit => ({ fromPoll, sticky, used: false, released: false });
+const permit = (sticky: boolean, fromPoll: boolean): Permit => ({ sticky, fromPoll, used: false, released: false });

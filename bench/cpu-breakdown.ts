@@ -66,7 +66,7 @@ const categories: Array<[RegExp, string]> = [
   [/node_modules\/@temporalio\/(client|common|proto|activity)|node_modules\/protobufjs|node_modules\/long\//, 'Temporal client, payloads and protobuf'],
   [/node_modules\/@grpc/, 'gRPC (grpc-js)'],
   [/node_modules\/(express|router|body-parser|raw-body|helmet|cors|send|finalhandler|qs|on-finished|type-is|content-type|iconv-lite|express-rate-limit)\//, 'Express and middleware'],
-  [/node_modules\/(openai|eventsource-parser)|src\/activities\/model-stream/, 'model stream parsing (eventsource-parser, openai)'],
+  [/node_modules\/(openai|@anthropic-ai|eventsource-parser)|src\/activities\/(model-stream|models\/)/, 'model stream parsing (eventsource-parser, openai, providers)'],
   [/node_modules\/(zod|jose)\//, 'validation and tokens (zod, jose)'],
   [/node_modules\/gpt-tokenizer/, 'token counting (gpt-tokenizer)'],
   [/\/src\/api\//, 'our API (SSE, reads, merge)'],

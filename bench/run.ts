@@ -2,11 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startBenchTemporal } from './harness';
+import { adaptiveScenario, adaptiveSection } from './adaptive-concurrency';
 import { cancelScenario, cancelSection } from './cancel';
+import { estimatesScenario, estimatesSection } from './estimates';
 import { cdfChart } from './charts';
 import { concurrencyScenario, concurrencySection } from './concurrency';
 import { costScenario, costSection } from './cost';
 import { fanoutScenario, fanoutSection } from './fanout';
+import { slowReaderScenario, slowReaderSection } from './slow-reader';
 import { historyScenario, historySection } from './history';
 import { longRunsScenario, longRunsSection } from './long-runs';
 import { steadyScenario, steadySection } from './steady';
@@ -25,7 +28,7 @@ const mode = full
   ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], steady: { runs: 1000, seconds: 60 }, longRuns: [10, 100, 500] }
   : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], steady: { runs: 200, seconds: 20 }, longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel', 'adaptive', 'slow-reader', 'estimates'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -109,11 +112,26 @@ try {
     sections.push(reproducible('tools', toolsSection(tools)));
     console.log(`tools: parallel p50 ${tools.parallel.p50.toFixed(0)} ms, sequential p50 ${tools.sequential.p50.toFixed(0)} ms, speed-up ${tools.speedup.toFixed(2)}x`);
   }
+  if (scenarios.has('adaptive')) {
+    const adaptive = await adaptiveScenario(temporal, full ? 200 : 60, full ? { adaptive: 3, fixed: 3 } : { adaptive: 2, fixed: 1 });
+    results.adaptive = adaptive;
+    sections.push(reproducible('adaptive', adaptiveSection(adaptive)));
+  }
   if (scenarios.has('cancel')) {
     const cancel = await cancelScenario(temporal, full ? 40 : 10);
     results.cancel = cancel;
     sections.push(reproducible('cancel', cancelSection(cancel)));
     console.log(`cancel: to model abort p50 ${cancel.toModelAbort.p50.toFixed(0)} ms, to run.cancelled p50 ${cancel.toStreamEnd.p50.toFixed(0)} ms`);
+  }
+  if (scenarios.has('estimates')) {
+    const estimates = await estimatesScenario(temporal, full ? 80 : 40);
+    results.estimates = estimates;
+    sections.push(reproducible('estimates', estimatesSection(estimates)));
+  }
+  if (scenarios.has('slow-reader')) {
+    const slowReader = await slowReaderScenario(temporal, full ? 8000 : 2000, full);
+    results.slowReader = slowReader;
+    sections.push(reproducible('slow-reader', slowReaderSection(slowReader)));
   }
 } finally {
   await temporal.close();

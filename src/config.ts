@@ -2,8 +2,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { chooseModels } from './activities/models/model-config';
 import type { ToolSettings } from './activities/tools';
 import { parsePayloadKeys, PayloadKeysError, type PayloadKeys } from './codec';
+import { providerNames, type ProviderName } from './shared/model-ref';
 import { loadTemporalProfile, type TemporalSecurity } from './temporal/connect';
 import { defaultMaxWorkflowTasks } from './temporal/workflow-task-slots';
 
@@ -30,6 +32,12 @@ const schema = z.object({
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
   OPENAI_API_KEY: optionalText,
   MODEL: optionalText,
+  MODEL_PROVIDER: optionalText.pipe(z.enum(providerNames).optional()),
+  MODEL_FALLBACKS: z.string().default(''),
+  MODEL_FALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalText.pipe(z.url().optional()),
+  ANTHROPIC_MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(8192),
   MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   MODEL_CONTEXT_TOKENS: z.coerce.number().int().min(1024).max(100_000_000).default(128_000),
   TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(450_000).default(256 * 1024),
@@ -38,6 +46,8 @@ const schema = z.object({
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
   MAX_INPUT_CHARS: z.coerce.number().int().min(1).default(100_000),
   TOOL_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  TOOL_ADAPTIVE_CONCURRENCY: z.enum(['true', 'false', '1', '0', '']).default('true').transform((value) => value !== 'false' && value !== '0'),
+  TOOL_MAX_CONCURRENCY_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(64),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).default(defaultMaxWorkflowTasks),
   SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).max(300_000).default(200_000),
@@ -69,6 +79,7 @@ const schema = z.object({
   HTTP_GET_ALLOWED_HOSTS: z.string().default(''),
   HTTP_GET_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   HTTP_GET_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
+  HTTP_GET_CACHE_TTL_MS: z.coerce.number().int().refine((value) => value === 0 || (value >= 1000 && value <= 86_400_000), 'must be 0 (off) or 1000 to 86400000').default(60_000),
   DEMO_MODEL_PORT: port(0),
   DEMO_MODEL_FIRST_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(200),
   DEMO_MODEL_TOKEN_DELAY_MS: z.coerce.number().int().min(0).default(30),
@@ -101,6 +112,14 @@ export interface Config {
     timeoutMs: number;
     /** Context window (tokens) of the default model; a run can name its own. */
     contextTokens: number;
+    /** MODEL_PROVIDER: where model names without a provider prefix go (src/shared/model-ref.ts). */
+    provider: ProviderName;
+    /** ANTHROPIC_*: the key is never logged, never put into workflow inputs, results, heartbeats or events. */
+    anthropic: { baseURL?: string; apiKey?: string; maxTokens: number };
+    /** MODEL_FALLBACKS: model references tried in order while the one before stays unavailable. */
+    fallbacks: string[];
+    /** MODEL_FALLBACK_ATTEMPTS: attempts each model gets before the next (with fallbacks). */
+    fallbackAttempts: number;
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
   limits: {
@@ -166,7 +185,7 @@ export function requireSplitSettings(config: Config, role: 'worker' | 'api'): { 
   const missing = [
     ...(config.temporal.address ? [] : ['TEMPORAL_ADDRESS (a running Temporal, host:port) or a temporal.toml profile with an address']),
     ...(config.relay.secret ? [] : ['RELAY_SECRET (the same long random string for every API and worker)']),
-    ...(role === 'worker' && config.model.useDemo ? ['OPENAI_BASE_URL or OPENAI_API_KEY (the model endpoint)'] : []),
+    ...(role === 'worker' && config.model.useDemo ? ['OPENAI_BASE_URL or OPENAI_API_KEY, or ANTHROPIC_API_KEY (the model endpoint)'] : []),
   ];
   if (missing.length > 0) {
     throw new ConfigError(`npm run ${role} needs ${missing.join(', ')}; \`npm start\` runs everything in one process without them.`);
@@ -258,9 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const values = parsed.data;
-  const useDemo = !values.OPENAI_BASE_URL && !values.OPENAI_API_KEY;
+  const models = chooseModels(values);
+  if ('problems' in models) throw new ConfigError(`Invalid configuration:\n${models.problems.map((problem) => `  ${problem}`).join('\n')}`);
   const allowed = values.ALLOWED_MODELS.split(',').map((model) => model.trim()).filter(Boolean);
-  const defaultModel = values.MODEL ?? (useDemo ? 'demo' : 'gpt-4o-mini');
+  const defaultModel = models.name;
   if (allowed.length > 0 && !allowed.includes(defaultModel)) {
     throw new ConfigError(`Invalid configuration:\n  MODEL: the default model "${defaultModel}" is not in ALLOWED_MODELS`);
   }
@@ -284,10 +304,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     model: {
       baseURL: values.OPENAI_BASE_URL,
       apiKey: values.OPENAI_API_KEY,
-      name: values.MODEL ?? (useDemo ? 'demo' : 'gpt-4o-mini'),
-      useDemo,
       timeoutMs: values.MODEL_TIMEOUT_MS,
       contextTokens: values.MODEL_CONTEXT_TOKENS,
+      ...models,
     },
     demoModel: {
       port: values.DEMO_MODEL_PORT,
@@ -328,11 +347,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tools: {
       resultMaxBytes: values.TOOL_RESULT_MAX_BYTES,
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
+      concurrency: { adaptive: values.TOOL_ADAPTIVE_CONCURRENCY, maxPerKey: values.TOOL_MAX_CONCURRENCY_PER_KEY },
       httpGet: {
         allowPrivate: values.HTTP_GET_ALLOW_PRIVATE,
         allowedHosts: values.HTTP_GET_ALLOWED_HOSTS.split(',').map((host) => host.trim()).filter(Boolean),
         timeoutMs: values.HTTP_GET_TIMEOUT_MS,
         maxBytes: values.HTTP_GET_MAX_BYTES,
+        cacheTtlMs: values.HTTP_GET_CACHE_TTL_MS,
       },
     },
   };

@@ -84,8 +84,12 @@ async function main() {
     model = { ...config.model, baseURL: demo.baseURL };
     log(`No OPENAI_BASE_URL or OPENAI_API_KEY set: using the built-in demo model at ${demo.baseURL}`);
   } else {
-    log(`Model: ${config.model.name} at ${redactUrl(config.model.baseURL ?? 'https://api.openai.com/v1')}`);
+    const anthropic = config.model.provider === 'anthropic';
+    const endpoint = anthropic ? (config.model.anthropic.baseURL ?? 'https://api.anthropic.com') : (config.model.baseURL ?? 'https://api.openai.com/v1');
+    log(`Model: ${config.model.name} at ${anthropic ? 'Anthropic, ' : ''}${redactUrl(endpoint)}`);
   }
+  // Model references never carry credentials (src/shared/model-ref.ts refuses them).
+  if (config.model.fallbacks.length > 0) log(`Model fallbacks, each after ${config.model.fallbackAttempts} attempts of the one before: ${config.model.fallbacks.join(', ')}`);
 
   const tools = await setUpTools(config, log);
   cleanups.push(() => tools.close());

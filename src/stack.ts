@@ -70,7 +70,7 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const relay = new MemoryRelay();
-  const tools = options.tools ?? new ToolRegistry(defaultTools(options.toolSettings));
+  const tools = options.tools ?? new ToolRegistry(defaultTools(options.toolSettings), { concurrency: options.toolSettings.concurrency });
   const worker = await createAgentWorker({
     connection: options.nativeConnection,
     namespace: options.namespace,
@@ -88,9 +88,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const running = worker.run();
   const app = createApp({
     client: options.client,
+    tools,
     store: new RunStore(options.eagerClient ?? options.client, options.taskQueue, options.eagerClient !== undefined),
     relay,
     defaultModel: options.model.name,
+    models: {
+      fallbacks: options.model.fallbacks ?? [],
+      fallbackAttempts: options.model.fallbackAttempts ?? 3,
+      defaultProvider: options.model.provider,
+      anthropicConfigured: Boolean(options.model.anthropic?.apiKey || options.model.anthropic?.baseURL),
+    },
     contextTokens: options.model.contextTokens,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),

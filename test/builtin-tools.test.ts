@@ -18,8 +18,16 @@ import type { ToolProgress } from '../src/shared/events';
 function context(overrides: Partial<ToolContext> = {}) {
   const progress: ToolProgress[] = [];
   const controller = new AbortController();
-  const value: ToolContext = { progress: (update) => progress.push(update), signal: controller.signal, attempt: 1, idempotencyKey: 'run:call', ...overrides };
-  return { context: value, progress, controller };
+  const cacheLimits: number[] = [];
+  const value: ToolContext = {
+    progress: (update) => progress.push(update),
+    signal: controller.signal,
+    attempt: 1,
+    idempotencyKey: 'run:call',
+    limitCache: (ttlMs) => cacheLimits.push(ttlMs),
+    ...overrides,
+  };
+  return { context: value, progress, controller, cacheLimits };
 }
 
 const refused = (pattern: RegExp) => (error: unknown) => error instanceof ToolInputError && pattern.test(error.message);

@@ -35,6 +35,40 @@ describe('configuration', () => {
   });
 });
 
+describe('model providers and fallbacks', () => {
+  const failsWith = (pattern: RegExp, secret?: string) => (error: unknown) =>
+    error instanceof ConfigError && pattern.test(error.message) && (secret === undefined || !error.message.includes(secret));
+
+  test('when only ANTHROPIC_API_KEY is set, then Claude is the default provider and model, and the demo model is off', () => {
+    const { model } = loadConfig({ ANTHROPIC_API_KEY: 'sk-ant-x' });
+    assert.deepEqual([model.provider, model.name, model.useDemo, model.anthropic.maxTokens], ['anthropic', 'claude-sonnet-4-5', false, 8192]);
+    assert.equal(loadConfig({ ANTHROPIC_API_KEY: 'sk-ant-x', OPENAI_BASE_URL: 'http://localhost:11434/v1' }).model.provider, 'openai', 'both set: MODEL_PROVIDER decides, default openai');
+  });
+
+  test('when MODEL_FALLBACKS lists models, then they are kept in order with their attempts, Ollama tags and endpoints included', () => {
+    const { model } = loadConfig({
+      OPENAI_API_KEY: 'sk-x',
+      ANTHROPIC_API_KEY: 'sk-ant-x',
+      MODEL_FALLBACKS: ' anthropic:claude-haiku-4-5 , llama3.1:8b@http://localhost:11434/v1,openai:gpt-4o ',
+      MODEL_FALLBACK_ATTEMPTS: '2',
+    });
+    assert.deepEqual(model.fallbacks, ['anthropic:claude-haiku-4-5', 'llama3.1:8b@http://localhost:11434/v1', 'openai:gpt-4o']);
+    assert.equal(model.fallbackAttempts, 2);
+    assert.equal(loadConfig({}).model.fallbackAttempts, 3);
+  });
+
+  test('when a model list is wrong, then loading fails naming the variable and never quoting a credential', () => {
+    assert.throws(() => loadConfig({ MODEL_FALLBACKS: 'gpt-4o@https://user:s3cret-pass@example.com/v1' }), failsWith(/MODEL_FALLBACKS: .*credentials/, 's3cret-pass'));
+    assert.throws(() => loadConfig({ MODEL_FALLBACKS: 'gpt-4o@https://' }), failsWith(/MODEL_FALLBACKS: .*not a URL/));
+    assert.throws(() => loadConfig({ MODEL_FALLBACKS: 'anthropic:claude-haiku-4-5' }), failsWith(/MODEL_FALLBACKS: "claude-haiku-4-5" is an Anthropic model, but ANTHROPIC_API_KEY is not set/));
+    assert.throws(() => loadConfig({ MODEL: 'gpt-4o', OPENAI_API_KEY: 'sk-x', MODEL_FALLBACKS: 'gpt-4o-mini,gpt-4o' }), failsWith(/listed twice \(or is MODEL itself\)/));
+    assert.throws(() => loadConfig({ MODEL_PROVIDER: 'anthropic' }), failsWith(/MODEL_PROVIDER: anthropic needs ANTHROPIC_API_KEY/));
+    assert.throws(() => loadConfig({ MODEL_PROVIDER: 'gemini' }), failsWith(/MODEL_PROVIDER/));
+    assert.throws(() => loadConfig({ MODEL: 'anthropic:' , ANTHROPIC_API_KEY: 'sk-ant-x' }), failsWith(/MODEL: .*not a model reference/));
+    assert.throws(() => loadConfig({ MODEL_FALLBACK_ATTEMPTS: '0' }), failsWith(/MODEL_FALLBACK_ATTEMPTS/));
+  });
+});
+
 describe('finding the Temporal CLI', () => {
   const saved = { ...process.env };
   let scratch: string;

@@ -15,8 +15,9 @@ import { positionLabel } from '../src/shared/event-position';
 import type { StreamEvent } from '../src/shared/events';
 import type { LlmStepInput, LlmStepResult } from '../src/shared/run-types';
 
-// The streaming LLM activity against real HTTP (model-stream.ts, and the openai client for
-// non-streamed calls), fed chunk sequences seen from servers that call themselves OpenAI-compatible.
+// The streaming LLM activity against real HTTP (model-stream.ts through the OpenAI-compatible
+// provider, and the openai client for non-streamed calls), fed chunk sequences seen from servers
+// that call themselves OpenAI-compatible (docs/architecture.md, Providers, lists the quirks).
 
 const m = 'quirky';
 const delta = (d: Record<string, unknown>, finish: string | null = null) => ({ chunk: chunk(m, d, finish) });
@@ -87,6 +88,33 @@ const cases: Case[] = [
         { id: 'call_x', name: 'calculator', arguments: '{"expression":"9/3"}' },
         { id: 'call_y', name: 'calculator', arguments: '{"expression":"1"}' },
       ],
+    },
+  },
+  {
+    name: 'older Ollama: parallel calls whole in one chunk without index, finish_reason "stop", usage on that last chunk without stream_options',
+    frames: [
+      delta({ role: 'assistant', content: '' }),
+      {
+        chunk: {
+          ...chunk(m, {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_o1', type: 'function', function: { name: 'calculator', arguments: '{"expression":"2+2"}' } },
+              { id: 'call_o2', type: 'function', function: { name: 'calculator', arguments: '{"expression":"3*3"}' } },
+            ],
+          }, 'stop'),
+          usage: { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 },
+        },
+      },
+    ],
+    expect: {
+      finishReason: 'tool_calls',
+      toolCalls: [
+        { id: 'call_o1', name: 'calculator', arguments: '{"expression":"2+2"}' },
+        { id: 'call_o2', name: 'calculator', arguments: '{"expression":"3*3"}' },
+      ],
+      usage: { promptTokens: 7, completionTokens: 9, totalTokens: 16 },
     },
   },
   {
@@ -201,6 +229,18 @@ describe('llmStep events and failures', () => {
       runStep('vllm-400', [delta({ content: 'par' }), { chunk: { error: { message: 'context too long', type: 'BadRequestError', code: 400 } } }]),
       (error: unknown) => error instanceof ApplicationFailure && error.nonRetryable && error.type === 'ModelRequestRejected',
     );
+  });
+
+  test('when an older vLLM sends its error chunk with the fields at the top level (object: "error"), then it fails the step, not retryable for a 400', async () => {
+    const received: StreamEvent[] = [];
+    scripts.set('vllm-top-level', () => ({ kind: 'stream', frames: [delta({ content: 'par' }), { chunk: { object: 'error', message: 'Invalid tool choice', type: 'BadRequestError', param: null, code: 400 } }] }));
+    await assert.rejects(runModel('vllm-top-level', { received }), failedWith('ModelRequestRejected', true, 'model call failed (HTTP 400): Invalid tool choice'));
+    assert.equal(received.filter((event) => event.event === 'text.delta').length, 1, 'the text before it was published');
+  });
+
+  test('when an older vLLM says in a top-level error chunk that the context is too long, then the failure is ContextWindowExceeded', async () => {
+    const frames = [{ chunk: { object: 'error', message: "This model's maximum context length is 4096 tokens.", type: 'BadRequestError', code: 400 } }];
+    await assert.rejects(runStep('vllm-top-level-context', frames), failedWith('ContextWindowExceeded', true));
   });
 
   test('when an error chunk says the server is overloaded, then the failure is retryable', async () => {

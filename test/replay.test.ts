@@ -12,6 +12,7 @@ import { workflowBundle } from '../src/worker';
 import { z } from 'zod';
 import { defaultTools } from '../src/activities/tools';
 import { ToolRegistry, type ToolDefinition } from '../src/activities/tools/registry';
+import { ToolResultCache } from '../src/activities/tools/tool-cache';
 import { loadConfig } from '../src/config';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { readSse } from './helpers/sse';
@@ -48,7 +49,8 @@ function reply(request: ChatRequest): Reply {
 
 const { EventType } = proto.temporal.api.enums.v1;
 const approvalInput = toolCallScriptInput(['delete_file', { path: 'x' }], ['calculator', { expression: '1+1' }]);
-const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; approve?: boolean; end: number }> = [
+const cachedInput = toolCallScriptInput(['lookup', { city: 'Oslo' }]);
+const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; approve?: boolean; warm?: boolean; end: number }> = [
   { name: 'tool-calls', input: 'What is 12*7 and (3+4)/2?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'parallel-tools', input: 'What is 1+1, 2*3, 10/4 and 7-9?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'retry', input: 'flaky model', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
@@ -58,6 +60,8 @@ const scenarios: Array<{ name: string; input: string; body?: Record<string, unkn
   { name: 'cancelled-summary-memo', input: 'slow and cancelled, with its end in the memo', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
   { name: 'approval-granted', input: approvalInput, approve: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'approval-denied', input: approvalInput, approve: false, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
+  // A tool result from the tool cache (an equal call ran just before: `warm`).
+  { name: 'cached-tool-call', input: cachedInput, warm: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
 ];
 
 const deleteFile: ToolDefinition<{ path: string }> = {
@@ -67,6 +71,16 @@ const deleteFile: ToolDefinition<{ path: string }> = {
   idempotent: true,
   needsApproval: true,
   run: ({ path }) => `deleted ${path}`,
+};
+
+/** Cached for a second: its cache entry's workflow ends soon enough to record it whole. */
+const lookup: ToolDefinition<{ city: string }> = {
+  name: 'lookup',
+  description: 'cached',
+  parameters: z.object({ city: z.string() }),
+  idempotent: true,
+  cache: { ttlMs: 1000 },
+  run: ({ city }) => `${city} is a city`,
 };
 
 let environment: TestWorkflowEnvironment;
@@ -84,10 +98,11 @@ const chains: Array<{ name: string; input: string; body?: Record<string, unknown
 before(async () => {
   environment = await startTemporal();
   stack = await startTestStack(environment, reply, {
-    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile]),
+    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile, lookup]),
     session: { contextChars: 10_000, historyLimit: 30 },
   });
   for (const scenario of scenarios) {
+    if (scenario.warm) await readSse(`${stack.url}${(await stack.post('/v1/runs', { input: scenario.input, ...scenario.body })).body.links.events}`);
     const started = await stack.post('/v1/runs', { input: scenario.input, ...scenario.body });
     const runId = started.body.runId;
     let acted: Promise<unknown> | undefined;
@@ -136,6 +151,10 @@ before(async () => {
     await readSse(`${stack.url}${sent.body.links.events}`);
   }
   record('session-continue-as-new', await environment.client.workflow.getHandle(sessionId, firstExecution).fetchHistory());
+  // The cache entry the warm-up run wrote, once its second has passed.
+  const entry = environment.client.workflow.getHandle(ToolResultCache.key('local', 'lookup', { city: 'Oslo' }));
+  await entry.result();
+  record('tool-cache-entry', await entry.fetchHistory());
 });
 
 function record(name: string, history: History) {
@@ -186,10 +205,23 @@ describe('replaying recorded histories', () => {
   test('when the committed histories are replayed, then the current code reproduces every one', async () => {
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
     const chainFixtures = chains.flatMap((chain) => [`${chain.name}-1`, `${chain.name}-2`]);
-    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new']) {
+    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new', 'tool-cache-entry']) {
       assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
     }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);
+  });
+
+  test('when a cached tool result and a cache entry are replayed, then the current code reproduces both', async () => {
+    const run = fresh.get('cached-tool-call')!;
+    const completed = run.events!.find((event) => event.activityTaskCompletedEventAttributes)!.activityTaskCompletedEventAttributes!;
+    assert.ok(run.events!.some((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'tool:lookup'));
+    assert.ok(completed, 'the tool call completed');
+    const results = run.events!.flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((payload) => Buffer.from(payload.data!).toString());
+    assert.ok(results.some((result) => /"cached":true/.test(result)), 'the hit is the call\'s recorded result');
+    const entry = fresh.get('tool-cache-entry')!;
+    assert.equal(entry.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    assert.ok(entry.events!.some((event) => event.eventType === EventType.EVENT_TYPE_TIMER_FIRED), 'it slept out its time to live');
+    await replay(entry, 'tool-cache-entry');
   });
 
   test('when a run is cancelled, then it records its end summary in its memo, behind a patch', () => {

@@ -3,10 +3,12 @@ import type { ToolCall, Usage } from '../shared/run-types';
 // Assembles a streamed chat completion from its chunks, tolerating the ways "OpenAI-compatible"
 // servers differ (see docs/architecture.md): tool-call fragments keyed by index when present,
 // else by id, else by order; several calls sharing one index but not one id; whole arguments in
-// one fragment; tool calls with finish_reason "stop"; usage chunks asked for or not; reasoning
-// fields; unknown fields; and error chunks.
+// one fragment; tool calls with finish_reason "stop"; usage chunks asked for or not (or riding on
+// the last choice chunk); reasoning fields; unknown fields; and error chunks, nested under `error`
+// (OpenAI, newer vLLM) or at the top level with `object: "error"` (older vLLM).
 
-export interface ChunkLike {
+/** A chunk; older vLLM's error chunks have the error's fields at the top level (`object: "error"`). */
+export interface ChunkLike extends StreamErrorLike {
   choices?: Array<{
     index?: number;
     delta?: {
@@ -23,7 +25,14 @@ export interface ChunkLike {
     finish_reason?: string | null;
   }> | null;
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
-  error?: { message?: string; type?: string; code?: string | number | null };
+  error?: StreamErrorLike;
+  object?: string;
+}
+
+interface StreamErrorLike {
+  message?: string;
+  type?: string;
+  code?: string | number | null;
 }
 
 export class ModelStreamError extends Error {
@@ -66,10 +75,11 @@ export class ChunkAssembler {
 
   /** Takes one chunk; returns the text it adds (to publish at once), or '' if none. */
   push(chunk: ChunkLike): string {
-    if (chunk.error) {
-      const code = chunk.error.code;
+    if (chunk.error || chunk.object === 'error') {
+      const error = chunk.error ?? chunk;
+      const code = error.code;
       const status = typeof code === 'number' ? code : /^\d{3}$/.test(String(code)) ? Number(code) : undefined;
-      throw new ModelStreamError(chunk.error.message ?? 'model stream error', status, chunk.error.type);
+      throw new ModelStreamError(error.message ?? 'model stream error', status, error.type);
     }
     if (chunk.usage && typeof chunk.usage.prompt_tokens === 'number') {
       const promptTokens = chunk.usage.prompt_tokens;

@@ -1,19 +1,24 @@
 import type { Client } from '@temporalio/client';
-import OpenAI from 'openai';
 import type { Config } from '../config';
 import { RunPages } from '../temporal/run-pages';
 import type { LiveRelay } from '../relay/live-relay';
+import { parseModelRef } from '../shared/model-ref';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import { tokenCounterFor } from './context';
 import { ConversationCache } from './conversation/conversation-cache';
 import { createLlmStep } from './llm-step';
-import { ModelStream } from './model-stream';
+import { ModelProviders } from './models/providers';
 import { createToolActivities } from './run-tool';
 import type { ToolRegistry } from './tools/registry';
+import { ToolResultCache } from './tools/tool-cache';
+import { ToolStats } from './tools/tool-stats';
+
+const warn = (message: string, error?: unknown) => console.warn(`${message}: ${(error as Error | undefined)?.message ?? String(error)}`);
 
 export interface ActivityDependencies {
   relay: LiveRelay;
-  model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'> & { contextTokens?: number; name?: string };
+  model: Pick<Config['model'], 'baseURL' | 'apiKey' | 'timeoutMs'> &
+    Partial<Pick<Config['model'], 'provider' | 'anthropic' | 'fallbacks'>> & { contextTokens?: number; name?: string };
   tools: ToolRegistry;
   /** Model steps read their run's conversation through it (a client on the worker's connection). */
   client?: Client;
@@ -21,32 +26,32 @@ export interface ActivityDependencies {
   heartbeatIntervalMs?: number;
 }
 
-export function createModelClient(model: ActivityDependencies['model']): OpenAI {
-  return new OpenAI({
-    baseURL: model.baseURL,
-    // Local servers (Ollama, vLLM, the demo model) take any key; the client insists on one.
-    apiKey: model.apiKey ?? 'unused',
-    maxRetries: 0,
-    timeout: model.timeoutMs,
+/** The model providers of this worker; the references with endpoints of their own are the configured ones only. */
+export function createModelProviders(model: ActivityDependencies['model']): ModelProviders {
+  return new ModelProviders({
+    timeoutMs: model.timeoutMs,
+    defaultProvider: model.provider,
+    openai: { baseURL: model.baseURL, apiKey: model.apiKey },
+    anthropic: model.anthropic,
+    endpoints: [model.name ?? '', ...(model.fallbacks ?? [])].filter((reference) => reference !== '' && parseModelRef(reference).baseURL !== undefined),
   });
-}
-
-/** The streamed request, to the client's endpoint with its key and timeout (as it resolved them). */
-export function createModelStream(openai: OpenAI): ModelStream {
-  return new ModelStream({ baseURL: openai.baseURL, apiKey: openai.apiKey ?? 'unused', timeoutMs: openai.timeout });
 }
 
 export function createActivities(dependencies: ActivityDependencies) {
   const { tools } = dependencies;
-  const openai = createModelClient(dependencies.model);
-  const modelStream = createModelStream(openai);
+  const providers = createModelProviders(dependencies.model);
   const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
   // The default model's tokenizer loads now (about half a second), not in its first step.
-  tokenCounterFor(dependencies.model.name ?? '').count('');
+  tokenCounterFor(dependencies.model.name ? parseModelRef(dependencies.model.name).model : '').count('');
   const conversations = dependencies.client ? new ConversationCache(new RunPages(dependencies.client)) : undefined;
   return {
-    llmStep: createLlmStep({ ...shared, modelStream, openai, conversations, contextTokens: dependencies.model.contextTokens, secrets: [dependencies.model.apiKey] }),
-    ...createToolActivities({ ...shared, toolResultMaxBytes: dependencies.toolResultMaxBytes }),
+    llmStep: createLlmStep({ ...shared, providers, conversations, contextTokens: dependencies.model.contextTokens }),
+    ...createToolActivities({
+      ...shared,
+      toolResultMaxBytes: dependencies.toolResultMaxBytes,
+      cache: dependencies.client ? new ToolResultCache(dependencies.client, warn) : undefined,
+      stats: dependencies.client ? new ToolStats(dependencies.client, { log: warn }) : undefined,
+    }),
   };
 }
 

@@ -6,6 +6,9 @@ import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { startHeartbeats, stepCancellation } from './heartbeat';
 import { defaultToolResultMaxBytes, limitResult } from './result-limit';
 import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistry } from './tools/registry';
+import { ToolResultCache } from './tools/tool-cache';
+import { estimateOf, type ToolEstimate, type ToolStats } from './tools/tool-stats';
+import { runWithPermit } from './tools/concurrency-gate';
 
 // One tool call as one activity (`tool:<name>`). Bad input (invalid JSON, arguments that fail the
 // schema, a ToolInputError) is a result the model reads, not a retry. Anything else throws, and
@@ -18,6 +21,10 @@ export interface RunToolDependencies {
   heartbeatIntervalMs?: number;
   /** TOOL_RESULT_MAX_BYTES: longer results are cut, with a marker (see result-limit.ts). */
   toolResultMaxBytes?: number;
+  /** Where tools with a cache policy keep their results (tools/tool-cache.ts); none: no caching. */
+  cache?: ToolResultCache;
+  /** Shared tool analytics (tools/tool-stats.ts): samples of each call, estimates for the next. */
+  stats?: ToolStats;
 }
 
 /**
@@ -32,6 +39,8 @@ interface ToolHeartbeat extends StreamCoordinates {
   name: string;
   progressSeq: number;
   progress?: ToolProgress;
+  /** The estimate the call's first attempt announced: every attempt says the same. */
+  estimate?: ToolEstimate;
 }
 
 function parseArguments(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -52,6 +61,10 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   const stream = dependencies.relay.openStream(runId, key);
   const previous = (context.info.heartbeatDetails ?? undefined) as ToolHeartbeat | undefined;
   let progressSeq = previous?.progressSeq ?? 0;
+  // The tool's recent p50 across every worker, once there is history. Fixed for the call (the
+  // heartbeat carries it to a retried attempt) and returned with the result, so that a late
+  // reader rebuilds the same tool.started as a live one saw.
+  const estimate = previous?.estimate ?? estimateOf(dependencies.stats?.current(name));
   let lastProgress = previous?.progress;
   const heartbeat = (): ToolHeartbeat => ({
     relay: dependencies.relay.address,
@@ -66,6 +79,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
     name,
     progressSeq,
     ...(lastProgress ? { progress: lastProgress } : {}),
+    ...(estimate ? { estimate } : {}),
   });
   const stopHeartbeats = startHeartbeats(context, heartbeat, dependencies.heartbeatIntervalMs);
   // Aborted by Temporal's cancellation, or sooner by the API's word (heartbeat.ts).
@@ -76,18 +90,25 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   const at = (mark: number): EventPosition => ({ kind: 'tool', step, call: callIndex, calls: callCount, mark });
   const publish = (event: StreamEvent) => stream.publish(event);
   publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'tools' } });
-  publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments } });
+  const startedAt = Date.now();
+  publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments, ...estimate } });
+  const record = (ok: boolean, cached = false) => dependencies.stats?.record({ tool: name, ms: Date.now() - startedAt, ok, cached }, context.info.taskQueue);
 
   const maxBytes = Math.min(dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes, input.maxResultBytes ?? Number.POSITIVE_INFINITY);
   const finish = (outcome: ToolActivityResult): ToolActivityResult => {
-    let result = outcome;
+    let result: ToolActivityResult = estimate ? { ...outcome, ...estimate } : outcome;
     if (result.ok) {
       const limited = limitResult(name, result.result, maxBytes);
       result = { ...result, result: limited.text, ...(limited.truncated ? { truncated: limited.truncated } : {}) };
     } else result = { ...result, error: limitResult(name, result.error, Math.min(maxBytes, 16 * 1024)).text };
+    record(result.ok, result.ok && result.cached === true);
     publish(
       result.ok
-        ? { position: at(FINISHED), event: 'tool.completed', data: { runId, step, callId, name, result: result.result, attempts: attempt, ...(result.truncated ? { truncated: result.truncated } : {}) } }
+        ? {
+            position: at(FINISHED),
+            event: 'tool.completed',
+            data: { runId, step, callId, name, result: result.result, attempts: attempt, ...(result.truncated ? { truncated: result.truncated } : {}), ...(result.cached ? { cached: true as const } : {}) },
+          }
         : { position: at(FINISHED), event: 'tool.failed', data: { runId, step, callId, name, error: result.error, attempts: attempt } },
     );
     return result;
@@ -102,12 +123,25 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'arguments'}: ${issue.message}`);
       return finish({ ok: false, error: `invalid arguments: ${problems.join('; ')}`, attempts: attempt });
     }
+    // A tool with a cache policy: an equal call's live result is this call's result (recorded in
+    // the run's history like any other, so replay does not depend on the cache).
+    const cache = tool.cache && input.cache !== false ? dependencies.cache : undefined;
+    const cacheKey = cache ? ToolResultCache.key(input.tenant ?? '', name, parsed.data) : undefined;
+    if (cache && cacheKey) {
+      const hit = await cache.get(cacheKey);
+      if (hit) return finish({ ok: true, result: hit.result, attempts: attempt, cached: true, ...(hit.truncated ? { truncated: hit.truncated } : {}) });
+    }
+    let cacheTtlMs = tool.cache?.ttlMs ?? 0;
     try {
-      const result = await tool.run(parsed.data, {
+      // Waits for a slot under the tool's (or host's) adaptive concurrency limit first.
+      const result = await runWithPermit(dependencies.tools.concurrency, tool, parsed.data, {
         progress(update) {
           progressSeq++;
           lastProgress = update;
-          publish({ position: at(1 + progressSeq), event: 'tool.progress', data: { runId, step, callId, name, progress: update } });
+          // With a fraction done, the time left at the pace so far.
+          const fraction = update.fraction;
+          const etaMs = fraction !== undefined && fraction > 0 && fraction <= 1 ? Math.round(((Date.now() - startedAt) * (1 - fraction)) / fraction) : undefined;
+          publish({ position: at(1 + progressSeq), event: 'tool.progress', data: { runId, step, callId, name, progress: update, ...(etaMs !== undefined ? { etaMs } : {}) } });
           if (Date.now() - lastProgressBeat >= 1000) {
             lastProgressBeat = Date.now();
             context.heartbeat(heartbeat());
@@ -117,9 +151,19 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
         attempt,
         idempotencyKey: `${runId}:${callId}`,
         lastProgress: previous?.progress,
+        limitCache(ttlMs) {
+          cacheTtlMs = Math.min(cacheTtlMs, Math.max(0, ttlMs));
+        },
       });
       if (cancellation.signal.aborted) throw cancellation.signal.reason;
-      return finish({ ok: true, result: asText(result), attempts: attempt });
+      const text = asText(result);
+      if (cache && cacheKey && cacheTtlMs >= 1000) {
+        // Kept whole (up to the worker's cap), not cut to this call's share of its step.
+        const kept = limitResult(name, text, dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes);
+        const storedAt = Date.now();
+        await cache.put(cacheKey, { tool: name, result: kept.text, ...(kept.truncated ? { truncated: kept.truncated } : {}), storedAt, expiresAt: storedAt + cacheTtlMs }, context.info.taskQueue);
+      }
+      return finish({ ok: true, result: text, attempts: attempt });
     } catch (error) {
       // Stopped by a cancellation: end as cancelled, once Temporal has cancelled the call too.
       if (cancellation.signal.aborted) {
@@ -127,6 +171,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
         throw context.cancellationSignal.reason;
       }
       if (error instanceof ToolInputError) return finish({ ok: false, error: error.message, attempts: attempt });
+      record(false);
       throw error;
     }
   } finally {

@@ -14,6 +14,9 @@ import { HttpError, errorHandler, notFoundHandler } from './errors';
 import { runsRouter, type RunsRouterOptions } from './runs-router';
 import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
+import { toolsRouter } from './tools-router';
+import type { ToolRegistry } from '../activities/tools/registry';
+import { ToolStats } from '../activities/tools/tool-stats';
 
 export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'open'> {
   client: Client;
@@ -28,6 +31,8 @@ export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'op
   log?: (message: string, error?: unknown) => void;
   /** Payload encryption: the codec endpoint for the Temporal Web UI (404 when unset). */
   codec?: CodecSettings;
+  /** The tools runs may offer (GET /v1/tools); without it the route lists none. */
+  tools?: ToolRegistry;
 }
 
 /** State-changing requests carry JSON: a cross-site form post (or a simple request) is refused. */
@@ -71,9 +76,11 @@ export function createApp(options: AppOptions): Express {
   app.post('/v1/runs/:runId/cancel', requireScope('runs:cancel'));
   app.post('/v1/runs/:runId/approvals/:callId', requireScope('approvals:decide'));
   app.use('/v1/sessions', requireScope('sessions'));
+  app.get('/v1/tools', requireScope('runs:read'));
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
   app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open, admission }));
+  if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { refreshMs: 2000, log }) }));
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
   app.use(notFoundHandler);
   app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));

@@ -60,7 +60,8 @@ function llmEvents(runId: string, record: LlmStepRecord): StreamEvent[] {
     out.push({
       position: { kind: 'retry', step, attempt },
       event: 'step.retrying',
-      data: { runId, step, attempt, reason: `attempt ${attempt - 1} failed; discard this step's partial text` },
+      // A fallback's first attempt says why the step left its model, live and rebuilt alike.
+      data: { runId, step, attempt, reason: record.retryReason ?? `attempt ${attempt - 1} failed; discard this step's partial text` },
     });
   }
   if (record.context) {
@@ -80,12 +81,15 @@ function toolEvents(runId: string, record: ToolStepRecord): StreamEvent[] {
     const call = record.calls[event.callIndex]!;
     const base = { runId, step, callId: call.callId, name: call.name };
     const at = (mark: number) => ({ kind: 'tool' as const, step, call: event.callIndex, calls, mark });
-    if (event.type === 'started') return { position: at(1), event: 'tool.started', data: { ...base, arguments: call.arguments } };
+    if (event.type === 'started') {
+      const estimate = call.estimatedMs !== undefined ? { estimatedMs: call.estimatedMs, estimateSamples: call.estimateSamples } : {};
+      return { position: at(1), event: 'tool.started', data: { ...base, arguments: call.arguments, ...estimate } };
+    }
     if (call.status === 'completed') {
       return {
         position: at(FINISHED),
         event: 'tool.completed',
-        data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1, ...(call.truncated ? { truncated: call.truncated } : {}) },
+        data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1, ...(call.truncated ? { truncated: call.truncated } : {}), ...(call.cached ? { cached: true as const } : {}) },
       };
     }
     return { position: at(FINISHED), event: 'tool.failed', data: { ...base, error: call.error ?? 'failed', attempts: call.attempts ?? 1 } };

@@ -24,6 +24,8 @@ export function runRequestSchema(limits: { maxSteps: number; toolNames: string[]
     maxSteps: z.number().int().min(1).max(limits.maxSteps).optional(),
     messages: z.array(chatMessageSchema).max(10_000).optional(),
     contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
+    /** false: tools with a cache policy run every time; their results are not kept either. */
+    cache: z.boolean().optional(),
     tools: z
       .array(z.string().refine((name) => limits.toolNames.includes(name), { message: `unknown tool; known tools: ${limits.toolNames.join(', ')}` }))
       .optional(),

@@ -21,9 +21,12 @@ export function createSplitApi(options: { config: Config; client: Client; secret
   const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, tls: config.relay.clientTls, log: options.log });
   const app = createApp({
     client,
+    tools,
     store: new RunStore(client, config.temporal.taskQueue),
     relay,
     defaultModel: config.model.name,
+    // A split API holds no model keys: whether a provider is set up is the workers' to say.
+    models: { fallbacks: config.model.fallbacks, fallbackAttempts: config.model.fallbackAttempts, defaultProvider: config.model.provider },
     contextTokens: config.model.contextTokens,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),

@@ -27,6 +27,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
     system: z.string().optional(),
     maxSteps,
     contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
+    cache: z.boolean().optional(),
     tools: z.array(z.string().refine((name) => options.toolNames.includes(name), { message: `unknown tool; known tools: ${options.toolNames.join(', ')}` })).optional(),
   });
   const messageSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { RunEvent } from '../shared/events';
+import { CatchUp, catchUpFrameMs } from './catch-up';
 
 // SSE exists only here, at the HTTP edge. Writes respect backpressure; a comment line keeps idle
 // connections open through proxies; headers keep proxies from buffering.
@@ -36,9 +37,18 @@ export interface SseOptions {
   keepAliveMs?: number;
   /** Reconnect delay suggested to EventSource clients. */
   retryMs?: number;
+  /** Merge what gathers while the socket pushes back (default true; false measures without it). */
+  coalesce?: boolean;
 }
 
-/** Writes batches of events as SSE, one write per batch. */
+const format = (batch: RunEvent[]) => (batch.length === 1 ? formatEvent(batch[0]!) : batch.map(formatEvent).join(''));
+
+/**
+ * Writes batches of events as SSE, one write per batch. A client that keeps up gets each batch
+ * as it comes. One whose socket pushes back (it has not taken a write for a frame interval) gets
+ * its backlog merged until the step ends (catch-up.ts): it costs one merged frame in Node's
+ * buffer, not its backlog frame by frame.
+ */
 export async function pipeEventsToResponse(
   response: Response,
   batches: AsyncIterable<RunEvent[]>,
@@ -53,11 +63,19 @@ export async function pipeEventsToResponse(
   response.flushHeaders();
   response.write(`retry: ${options.retryMs ?? 2000}\n\n`);
   const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
+  const merge = options.coalesce ?? true;
+  let catchUp: CatchUp | undefined;
   try {
     for await (const batch of batches) {
       if (response.destroyed) break;
-      const frames = batch.length === 1 ? formatEvent(batch[0]!) : batch.map(formatEvent).join('');
-      if (!response.write(frames)) await drainOrClose(response);
+      if (catchUp) {
+        if (!(await catchUp.write(batch))) catchUp = undefined;
+      } else if (!response.write(format(batch))) {
+        const began = Date.now();
+        await drainOrClose(response);
+        // A burst of 16 KB or more returns false even when the socket takes it at once.
+        if (merge && Date.now() - began >= catchUpFrameMs) catchUp = new CatchUp(response, format);
+      }
     }
   } finally {
     clearInterval(keepAlive);

@@ -26,9 +26,9 @@ export type RunEventBody =
   | { event: 'context.trimmed'; data: Base & { attempt: number } & ContextTrimReport }
   | { event: 'text.delta'; data: Base & { attempt: number; delta: string } }
   | { event: 'step.retrying'; data: Base & { attempt: number; reason: string } }
-  | { event: 'tool.started'; data: Base & { callId: string; name: string; arguments: string } }
-  | { event: 'tool.progress'; data: Base & { callId: string; name: string; progress: ToolProgress } }
-  | { event: 'tool.completed'; data: Base & { callId: string; name: string; result: string; attempts: number; truncated?: TruncationInfo } }
+  | { event: 'tool.started'; data: Base & { callId: string; name: string; arguments: string; estimatedMs?: number; estimateSamples?: number } }
+  | { event: 'tool.progress'; data: Base & { callId: string; name: string; progress: ToolProgress; etaMs?: number } }
+  | { event: 'tool.completed'; data: Base & { callId: string; name: string; result: string; attempts: number; truncated?: TruncationInfo; cached?: true } }
   | { event: 'tool.failed'; data: Base & { callId: string; name: string; error: string; attempts: number } }
   | { event: 'approval.requested'; data: Base & { callId: string; name: string; arguments: string } }
   | { event: 'approval.decided'; data: Base & { callId: string; name: string; decision: ApprovalDecisionKind; reason?: string } }

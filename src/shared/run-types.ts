@@ -61,17 +61,28 @@ export interface AgentTurnInput {
   toolPolicies?: ToolPolicy[];
   /** How many tool calls of one step run at once (default 8). */
   toolConcurrency?: number;
+  /** false: tools with a cache policy run every time (the run's `"cache": false`). */
+  cache?: boolean;
   /** How long a call that needs approval waits for a decision (default 24 h). */
   approvalTimeoutMs?: number;
   maxSteps: number;
   /** The model's context window in tokens (default 128,000): what is sent is fitted into it. */
   contextTokens?: number;
+  /** MODEL_FALLBACKS: models tried in order while the one before stays unavailable, each for `attempts` attempts. */
+  modelFallbacks?: ModelFallbacks;
   /** The run continues as new once its history reaches either (Temporal warns at 10,240 / 10 MB). */
   historyLimits?: HistoryLimits;
   /** Session turns: the result carries the turn's messages, fitted into this many characters. */
   turnChars?: number;
   /** Set when the run continued as new: what the earlier executions left. */
   continued?: RunContinuation;
+}
+
+export interface ModelFallbacks {
+  /** Model references (src/shared/model-ref.ts), in the order they are tried. */
+  models: string[];
+  /** Attempts each model gets before the next is tried. */
+  attempts: number;
 }
 
 export interface HistoryLimits {
@@ -102,6 +113,10 @@ export interface LlmStepRecord {
   status: 'running' | 'completed';
   /** Attempt whose text is final (set when completed). */
   attempt?: number;
+  /** The model that answered (set when completed; runs recorded before have none: the run's model). */
+  model?: string;
+  /** Why the step left its model for this one, when the final attempt was the fallback's first. */
+  retryReason?: string;
   text?: string;
   toolCalls?: ToolCall[];
   usage?: Usage;
@@ -138,6 +153,11 @@ export interface ToolCallRecord {
   error?: string;
   attempts?: number;
   truncated?: TruncationInfo;
+  /** The result came from the tool cache (an equal call's, still fresh). */
+  cached?: true;
+  /** What tool.started announced (live readers saw it; late ones rebuild it from here). */
+  estimatedMs?: number;
+  estimateSamples?: number;
 }
 
 /** Order in which tool events happened within one tools step; ids are positions in this list. */
@@ -278,6 +298,10 @@ export interface LlmStepInput {
   messages?: ChatMessage[];
   tools: string[];
   contextTokens?: number;
+  /** A fallback model's activity: attempts of the models before it in this step (its attempts number on). */
+  attemptBase?: number;
+  /** A fallback model's activity: why the model before it was left, said by its first attempt's step.retrying. */
+  retryReason?: string;
 }
 
 export interface LlmStepResult {
@@ -302,11 +326,21 @@ export interface ToolActivityInput {
   callCount: number;
   /** The most this call's result may take (the step's share); the worker may cap it lower. */
   maxResultBytes?: number;
+  /** Who owns the run: cached tool results are never shared between tenants. */
+  tenant?: string;
+  /** false: the run opted out of cached tool results (it neither reads nor writes them). */
+  cache?: boolean;
 }
 
 export type ToolActivityResult =
-  | { ok: true; result: string; attempts: number; truncated?: TruncationInfo }
-  | { ok: false; error: string; attempts: number };
+  | ({ ok: true; result: string; attempts: number; truncated?: TruncationInfo; cached?: true } & AnnouncedEstimate)
+  | ({ ok: false; error: string; attempts: number } & AnnouncedEstimate);
+
+/** What the call's tool.started said of its expected duration (the tool's recent p50), if anything. */
+export interface AnnouncedEstimate {
+  estimatedMs?: number;
+  estimateSamples?: number;
+}
 
 /**
  * The messages a turn added to the conversation, rebuilt from its state: the user's input, then

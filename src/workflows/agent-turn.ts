@@ -1,5 +1,4 @@
 import {
-  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -10,12 +9,10 @@ import {
   isCancellation,
   makeContinueAsNewFunc,
   patched,
-  proxyActivities,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LlmStepActivity } from '../activities';
 import {
   addUsage,
   emptyUsage,
@@ -31,6 +28,7 @@ import {
 import { pageOfSteps, tailOfSteps } from '../shared/step-pages';
 import { registerApprovalHandler, resumeApprovalStep, runApprovalStep, type ApprovalWaitOptions } from './approvals';
 import { defaultHistoryLimits, failureTypes, maxStepsCap, runErrorCodes, runPageQuery, runStateQuery } from './definitions';
+import { runModelStep } from './model-step';
 import { addStep, historyFull, pendingApprovals, summarize } from './run-state';
 import { condenseTurn } from './session-context';
 import { failureMessage, runToolStep, runToolStepSequentially } from './tool-step';
@@ -43,22 +41,6 @@ import { failureMessage, runToolStep, runToolStepSequentially } from './tool-ste
 // activity reads what its worker lacks with the runPage query), the result and failures carry a
 // summary, and before the history reaches Temporal's limits the run continues as new, carrying
 // pointers to the executions before it.
-
-const modelRetry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: ['ModelRequestRejected', 'ContextWindowExceeded'],
-};
-const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({
-  startToCloseTimeout: '10 minutes',
-  // The activity heartbeats every second, also while the model is silent, so a worker that dies
-  // is noticed within 5 s and the step retried elsewhere (see docs/architecture.md).
-  heartbeatTimeout: '5 seconds',
-  retry: modelRetry,
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
 
 /** A first step's context up to this size rides in its input, which saves the activity a query. */
 const inlineContextChars = 8 * 1024;
@@ -164,10 +146,12 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
         const messages = [...context, { role: 'user' as const, content: input.input }];
         if (JSON.stringify(messages).length <= inlineContextChars) stepInput.messages = messages;
       }
-      const result = await llmStep(stepInput);
+      const { result, model, retryReason } = await runModelStep(stepInput, input.modelFallbacks);
       Object.assign(record, {
         status: 'completed',
         attempt: result.attempt,
+        model,
+        ...(retryReason ? { retryReason } : {}),
         text: result.text,
         toolCalls: result.toolCalls,
         usage: result.usage,

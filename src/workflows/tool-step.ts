@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   isCancellation,
   proxyActivities,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ToolActivity } from '../activities';
 import type {
@@ -62,8 +63,20 @@ function newToolStep(state: RunState, toolCalls: ToolCall[]): ToolStepRecord {
   });
 }
 
+function tenantOfRun(): { tenant?: string } {
+  const tenant = workflowInfo().memo?.tenant;
+  return typeof tenant === 'string' ? { tenant } : {};
+}
+
 /** Runs one call and records its outcome; a failure becomes a result the model reads. */
-async function runCall(state: RunState, record: ToolStepRecord, callIndex: number, run: (input: ToolActivityInput) => Promise<ToolActivityResult>, maximumAttempts: number) {
+async function runCall(
+  state: RunState,
+  record: ToolStepRecord,
+  callIndex: number,
+  run: (input: ToolActivityInput) => Promise<ToolActivityResult>,
+  maximumAttempts: number,
+  cache?: boolean,
+) {
   const call = record.calls[callIndex]!;
   record.events.push({ type: 'started', callIndex });
   call.status = 'running';
@@ -79,6 +92,9 @@ async function runCall(state: RunState, record: ToolStepRecord, callIndex: numbe
       callCount: record.calls.length,
       // All results of a step together stay well under Temporal's limits, however many calls.
       maxResultBytes: Math.floor(toolStepResultBytes / record.calls.length),
+      // The run's owner (its memo): cached results are kept apart per tenant.
+      ...tenantOfRun(),
+      ...(cache === false ? { cache } : {}),
     });
   } catch (error) {
     if (isCancellation(error)) throw error;
@@ -90,9 +106,14 @@ async function runCall(state: RunState, record: ToolStepRecord, callIndex: numbe
     call.status = 'completed';
     call.result = outcome.result;
     if (outcome.truncated) call.truncated = outcome.truncated;
+    if (outcome.cached) call.cached = true;
   } else {
     call.status = 'failed';
     call.error = outcome.error;
+  }
+  if (outcome.estimatedMs !== undefined && outcome.estimateSamples !== undefined) {
+    call.estimatedMs = outcome.estimatedMs;
+    call.estimateSamples = outcome.estimateSamples;
   }
 }
 
@@ -130,7 +151,7 @@ export async function runToolStep(
         continue;
       }
       const policy = policies.get(name) ?? { ...defaultToolPolicy, name };
-      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy), policy.maximumAttempts);
+      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy), policy.maximumAttempts, input.cache);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, record.calls.length) }, lane));

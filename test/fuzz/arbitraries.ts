@@ -52,6 +52,7 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   route('POST', fc.constant(['/v1/sessions']), validBodies.session),
   route('GET', id.map((session) => ['/v1/sessions/', session])),
   route('POST', id.map((session) => ['/v1/sessions/', session, '/messages']), validBodies.message),
+  route('GET', fc.constant(['/v1/tools'])),
   route('GET', fc.constant(['/healthz'])),
   route('POST', fc.constantFrom(['/codec/decode'], ['/codec/encode']), validBodies.codec),
 );

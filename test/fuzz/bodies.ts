@@ -13,6 +13,7 @@ const runBody = fc.record(
     maxSteps: fc.integer({ min: 1, max: 5 }),
     tools: fc.subarray(['calculator', 'delete_file']),
     contextTokens: fc.constantFrom(1024, 8192),
+    cache: fc.boolean(),
     messages: fc.constant([
       { role: 'user', content: 'hi' },
       { role: 'assistant', content: 'hello' },
@@ -21,7 +22,7 @@ const runBody = fc.record(
   { requiredKeys: ['input'] },
 );
 const sessionBody = fc.record(
-  { system: fc.string({ maxLength: 20 }), model: fc.constant('scripted'), maxSteps: fc.integer({ min: 1, max: 5 }), contextTokens: fc.constant(4096), tools: fc.subarray(['calculator']) },
+  { system: fc.string({ maxLength: 20 }), model: fc.constant('scripted'), maxSteps: fc.integer({ min: 1, max: 5 }), contextTokens: fc.constant(4096), cache: fc.boolean(), tools: fc.subarray(['calculator']) },
   { requiredKeys: [] },
 );
 const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: ['input'] });
@@ -59,7 +60,7 @@ const wrongValue = fc.oneof(
   huge,
   nested,
 );
-const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'tools', 'contextTokens', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
+const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'tools', 'contextTokens', 'cache', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
 
 /** A valid body with one field replaced (or added) by a value of the wrong kind. */
 const mutatedBody = fc.tuple(validBody, field, wrongValue).map(([body, name, value]) => ({ ...body, [name]: value }));

@@ -17,7 +17,7 @@ export interface TestStack extends Stack {
 export async function startTestStack(
   environment: TestWorkflowEnvironment,
   responder: Responder,
-  overrides: Partial<StackOptions> & { apiKey?: string } = {},
+  overrides: Partial<StackOptions> & { apiKey?: string; modelSettings?: Partial<StackOptions['model']> } = {},
 ): Promise<TestStack> {
   const model = await startModelServer(responder);
   const config = loadConfig({});
@@ -29,7 +29,7 @@ export async function startTestStack(
     nativeConnection: environment.nativeConnection,
     namespace: environment.namespace ?? 'default',
     taskQueue,
-    model: { ...config.model, baseURL: model.baseURL, apiKey: overrides.apiKey, name: 'scripted', useDemo: false },
+    model: { ...config.model, baseURL: model.baseURL, apiKey: overrides.apiKey, name: 'scripted', useDemo: false, ...overrides.modelSettings },
     limits: config.limits,
     toolSettings: config.tools,
     temporalUiUrl: 'http://localhost:8233',

@@ -7,6 +7,8 @@ export const calculatorTool: ToolDefinition<{ expression: string }> = {
   description: 'Evaluates an arithmetic expression with + - * / % ^ and parentheses, e.g. "(3+4)/2".',
   parameters: z.object({ expression: z.string().min(1).max(1000).describe('The arithmetic expression') }),
   idempotent: true,
+  // Arithmetic in this process: no backend to protect from load.
+  concurrencyKey: null,
   timeoutMs: 10_000,
   run({ expression }) {
     try {

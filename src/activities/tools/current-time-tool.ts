@@ -6,6 +6,7 @@ export const currentTimeTool: ToolDefinition<{ timezone?: string }> = {
   description: 'The current date and time, in UTC or in the given IANA time zone (e.g. "Europe/Paris").',
   parameters: z.object({ timezone: z.string().min(1).max(64).optional().describe('An IANA time zone name') }),
   idempotent: true,
+  concurrencyKey: null,
   timeoutMs: 5000,
   run({ timezone }) {
     const now = new Date();

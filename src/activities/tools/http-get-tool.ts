@@ -5,6 +5,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { z } from 'zod';
 import { checkAddress, type AddressPolicy } from './address-policy';
 import { ToolInputError, type ToolContext, type ToolDefinition } from './registry';
+import { overloadOf } from './retry-after';
 
 // A real HTTP GET with limits on time and size, progress in bytes, and SSRF protection: the check
 // (address-policy.ts: global unicast only, never this machine's own addresses) runs inside the
@@ -15,6 +16,17 @@ export interface HttpGetOptions extends AddressPolicy {
   timeoutMs: number;
   maxBytes: number;
   maxRedirects?: number;
+  /** How long an answer is reused for an equal call of the same tenant (0: never); the server's Cache-Control may shorten it. */
+  cacheTtlMs?: number;
+}
+
+/** How long the server lets the answer be kept: `no-store`, `no-cache` and `private` say not at all. */
+export function cacheLifetimeMs(status: number, cacheControl: string | undefined): number {
+  if (status >= 500 || status === 429) return 0;
+  const directives = (cacheControl ?? '').toLowerCase();
+  if (/(?:^|[\s,])(?:no-store|no-cache|private)(?:$|[\s,=])/.test(directives)) return 0;
+  const maxAge = /(?:^|[\s,])max-age\s*=\s*"?(\d+)/.exec(directives);
+  return maxAge ? Number(maxAge[1]) * 1000 : Number.POSITIVE_INFINITY;
 }
 
 interface Response {
@@ -80,7 +92,8 @@ function getOnce(url: URL, options: HttpGetOptions, context: ToolContext): Promi
         response.on('error', (error) => (truncated ? finish() : reject(error)));
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    // ETIMEDOUT: the concurrency limiter counts it as a sign of overload.
+    request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     request.on('error', reject);
   });
 }
@@ -92,6 +105,9 @@ export function createHttpGetTool(options: HttpGetOptions): ToolDefinition<{ url
     parameters: z.object({ url: z.string().min(1).max(4000).describe('An http:// or https:// URL') }),
     idempotent: true,
     timeoutMs: options.timeoutMs * 2 + 5000,
+    ...(options.cacheTtlMs ? { cache: { ttlMs: options.cacheTtlMs } } : {}),
+    // One adaptive limit per host: one slow site must not hold back calls to the others.
+    concurrencyKey: ({ url }) => `http_get:${URL.canParse(url) ? new URL(url).host : '?'}`,
     async run({ url }, context) {
       let current: URL;
       try {
@@ -118,6 +134,10 @@ export function createHttpGetTool(options: HttpGetOptions): ToolDefinition<{ url
           current = new URL(location, current);
           continue;
         }
+        const overloaded = overloadOf(response.status, response.headers['retry-after'], current.host);
+        if (overloaded) throw overloaded;
+        const cacheControl = response.headers['cache-control'];
+        context.limitCache(cacheLifetimeMs(response.status, Array.isArray(cacheControl) ? cacheControl.join(',') : cacheControl));
         return {
           url: response.url,
           status: response.status,

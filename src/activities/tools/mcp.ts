@@ -109,11 +109,14 @@ function routeProgress(client: Client): ProgressRoutes {
 function mcpTool(client: Client, routes: ProgressRoutes, server: string, tool: ListedTool, timeoutMs: number): ToolDefinition<Record<string, unknown>> {
   return {
     name: toolName(server, tool.name),
+    source: 'mcp',
     description: tool.description ?? `${tool.name} (MCP server ${server})`,
     // The server validates against its own schema; the model is shown that schema.
     parameters: z.record(z.string(), z.unknown()),
     jsonSchema: tool.inputSchema,
     idempotent: tool.annotations?.readOnlyHint === true || tool.annotations?.idempotentHint === true,
+    // One adaptive concurrency limit per server: its tools share its capacity.
+    concurrencyKey: () => `mcp:${server}`,
     timeoutMs,
     async run(args, context) {
       const progressToken = randomUUID();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ToolProgress } from '../../shared/events';
 import type { ToolPolicy } from '../../shared/run-types';
+import { ToolConcurrency, type ToolConcurrencyOptions } from './concurrency-limiter';
 
 // A tool is defined once: name, description, arguments as a zod schema (the JSON Schema the model
 // sees is generated from it), timeout, retry policy, idempotency, approval, and run(). The
@@ -17,6 +18,16 @@ export interface ToolContext {
   idempotencyKey: string;
   /** The last progress an earlier attempt of this call reported, if any. */
   lastProgress?: ToolProgress;
+  /**
+   * For a tool with a cache policy: keep this result at most `ttlMs` (0: not at all), as when
+   * the source says so (http_get and `Cache-Control: no-store` or `max-age`).
+   */
+  limitCache(ttlMs: number): void;
+}
+
+/** Results of equal calls (same tenant, tool and arguments) are reused for `ttlMs`. */
+export interface ToolCachePolicy {
+  ttlMs: number;
 }
 
 export interface ToolRetry {
@@ -42,6 +53,17 @@ export interface ToolDefinition<Args = any> {
   usesIdempotencyKey?: boolean;
   /** The run pauses for a human decision before this tool runs (see the approvals API). */
   needsApproval?: boolean;
+  /** Only for idempotent tools whose result depends on the arguments alone, for a while. */
+  cache?: ToolCachePolicy;
+  /** Where it comes from, as GET /v1/tools shows it: this product, your custom.ts, an MCP server. */
+  source?: 'built-in' | 'custom' | 'mcp';
+  /**
+   * Whose adaptive concurrency limit a call waits for (concurrency-limiter.ts): default the tool's
+   * name; http_get: `http_get:<host>`. `null`: none, for tools that reach no shared backend (a
+   * timer, arithmetic, local files): there is nothing to protect, and their latency follows their
+   * arguments, not load.
+   */
+  concurrencyKey?: ((args: Args) => string) | null;
   /** The result goes to the model as text: strings as they are, anything else as JSON. */
   run(args: Args, context: ToolContext): Promise<unknown> | unknown;
 }
@@ -51,6 +73,20 @@ export class ToolInputError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ToolInputError';
+  }
+}
+
+/**
+ * The backend is overloaded (HTTP 429 or 503, or the like): the call is retried, after
+ * `retryAfterMs` when the backend said, and its key's concurrency limit is cut.
+ */
+export class ToolOverloadedError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ToolOverloadedError';
   }
 }
 
@@ -66,13 +102,23 @@ const defaultRetry: Required<ToolRetry> = { maximumAttempts: 3, initialIntervalM
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
 
-  constructor(tools: ToolDefinition[]) {
+  /** This worker's concurrency limits per tool or host (concurrency-gate.ts). */
+  readonly concurrency: ToolConcurrency;
+
+  constructor(tools: ToolDefinition[], options: { concurrency?: ToolConcurrencyOptions } = {}) {
+    this.concurrency = new ToolConcurrency(options.concurrency);
     for (const tool of tools) this.add(tool);
   }
 
   add(tool: ToolDefinition): void {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`tool name "${tool.name}" must be 1-64 of A-Z a-z 0-9 _ -`);
     if (this.tools.has(tool.name)) throw new Error(`tool "${tool.name}" is defined twice`);
+    if (tool.cache) {
+      if (!tool.idempotent) throw new Error(`tool "${tool.name}" has a cache policy but is not idempotent: a cached result would skip its side effect`);
+      if (!Number.isInteger(tool.cache.ttlMs) || tool.cache.ttlMs < 1000 || tool.cache.ttlMs > 7 * 24 * 3600_000) {
+        throw new Error(`tool "${tool.name}": cache.ttlMs must be a whole number of milliseconds from 1000 to 7 days`);
+      }
+    }
     this.tools.set(tool.name, tool);
   }
 

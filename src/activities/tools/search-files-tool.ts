@@ -58,6 +58,8 @@ export function createSearchFilesTool(workspace: Workspace, limits: SearchLimits
       regex: z.boolean().default(false),
     }),
     idempotent: true,
+    // Local files: WORKER_MAX_ACTIVITIES bounds the worker's own work.
+    concurrencyKey: null,
     timeoutMs: 120_000,
     async run({ pattern, path, regex }, context: ToolContext) {
       if (regex) checkRegex(pattern);

@@ -9,6 +9,8 @@ export const waitTool: ToolDefinition<{ seconds: number }> = {
   description: 'Waits the given number of seconds (up to one hour), reporting progress every second.',
   parameters: z.object({ seconds: z.number().min(0).max(3600).describe('How long to wait, in seconds') }),
   idempotent: true,
+  // A timer: its latency is its argument, not a sign of load.
+  concurrencyKey: null,
   timeoutMs: 3_700_000,
   async run({ seconds }, context) {
     const total = seconds * 1000;

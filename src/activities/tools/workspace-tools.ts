@@ -23,6 +23,7 @@ export function createWorkspaceTools(root: string, searchLimits: Partial<SearchL
       recursive: z.boolean().default(false),
     }),
     idempotent: true,
+    concurrencyKey: null,
     timeoutMs: 30_000,
     async run({ path, recursive }, context) {
       const directory = await workspace.resolve(path);
@@ -63,6 +64,7 @@ export function createWorkspaceTools(root: string, searchLimits: Partial<SearchL
       offset: z.number().int().min(0).default(0).describe('Byte offset to start reading at'),
     }),
     idempotent: true,
+    concurrencyKey: null,
     timeoutMs: 30_000,
     async run({ path, maxBytes, offset = 0 }) {
       // The checks are made on the opened file, so what is read is what was checked.

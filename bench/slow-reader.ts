@@ -8,10 +8,10 @@ import { collectGarbage, sampleBuffered, startSlowReader } from './slow-reader-p
 import { ms, summarize, type Summary } from './stats';
 
 // Adaptive buffering: 100 fast SSE readers of one run, alone, then with one reader that reads at
-// 10 KB/s, then (full mode) with that reader and merging off (the code before it). The slow reader comes in
-// through a Unix socket into the same HTTP server: over loopback TCP the kernel would take up to
-// 4 MB of its backlog before Node saw any (test/helpers/slow-reader.ts). Memory is the API's:
-// Node's buffer for the slow connection (sampled every 25 ms) and the process's heap.
+// 10 KB/s, then (full mode) with that reader and merging off (the writer before it). The slow
+// reader comes in through a Unix socket into the same HTTP server: over loopback TCP the kernel
+// would take up to 4 MB of its backlog before Node saw any (test/helpers/slow-reader.ts). Memory
+// is the API's: Node's buffer for the slow connection (sampled every 25 ms) and the heap.
 
 const fastReaders = 100;
 const slowBytesPerSecond = 10_000;

@@ -6,6 +6,8 @@ import { chooseModels } from './activities/models/model-config';
 import type { ToolSettings } from './activities/tools';
 import { parsePayloadKeys, PayloadKeysError, type PayloadKeys } from './codec';
 import { providerNames, type ProviderName } from './shared/model-ref';
+import { defaultPrices } from './shared/default-prices';
+import { parsePriceTable, PriceTableError, type PriceTable } from './shared/prices';
 import { loadTemporalProfile, type TemporalSecurity } from './temporal/connect';
 import { defaultMaxWorkflowTasks } from './temporal/workflow-task-slots';
 
@@ -40,7 +42,10 @@ const schema = z.object({
   ANTHROPIC_MAX_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(8192),
   MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(600_000),
   MODEL_CONTEXT_TOKENS: z.coerce.number().int().min(1024).max(100_000_000).default(128_000),
+  MODEL_PRICES: optionalText,
+  MODEL_PRICES_DEFAULTS: z.enum(['true', 'false', '1', '0', '']).default('true').transform((value) => value !== 'false' && value !== '0'),
   TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(450_000).default(256 * 1024),
+  TOOL_OUTPUT_MAX_BYTES: z.coerce.number().int().min(0).max(112_000).default(64 * 1024),
   RUN_HISTORY_MAX_EVENTS: z.coerce.number().int().min(200).max(9000).default(4000),
   RUN_HISTORY_MAX_BYTES: z.coerce.number().int().min(256 * 1024).max(6 * 1024 * 1024).default(4 * 1024 * 1024),
   MAX_STEPS_LIMIT: z.coerce.number().int().min(1).max(1000).default(50),
@@ -120,6 +125,8 @@ export interface Config {
     fallbacks: string[];
     /** MODEL_FALLBACK_ATTEMPTS: attempts each model gets before the next (with fallbacks). */
     fallbackAttempts: number;
+    /** MODEL_PRICES over the shipped list prices (MODEL_PRICES_DEFAULTS): what the API reports costs with. */
+    prices?: PriceTable;
   };
   demoModel: { port: number; firstTokenDelayMs: number; tokenDelayMs: number };
   limits: {
@@ -141,7 +148,7 @@ export interface Config {
   /** WORKER_MAX_WORKFLOW_TASKS: workflow tasks one worker takes from its pollers at once (src/temporal/workflow-task-slots.ts). */
   worker: { maxActivities: number; maxWorkflowTasks: number };
   session: { contextChars: number; historyLimit: number };
-  tools: ToolSettings & { resultMaxBytes: number };
+  tools: ToolSettings & { resultMaxBytes: number; outputMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
   mcpConfigPath?: string;
   /** Between APIs and workers in split deployments. */
@@ -261,6 +268,26 @@ function relayTls(values: { RELAY_TLS_CERT_FILE?: string; RELAY_TLS_KEY_FILE?: s
   return { serverTls, clientTls: { ca, required: values.RELAY_TLS_REQUIRED } };
 }
 
+/** MODEL_PRICES (JSON, or the path of a JSON file) over the shipped list prices; a bad table stops the process at start. */
+function modelPrices(text: string | undefined, withDefaults: boolean): PriceTable {
+  const defaults = new Map(withDefaults ? defaultPrices : []);
+  if (text === undefined) return defaults;
+  let json = text;
+  if (!/^[[{]/.test(text)) {
+    try {
+      json = readFileSync(resolve(text), 'utf8');
+    } catch (error) {
+      throw new ConfigError(`Invalid configuration:\n  MODEL_PRICES: neither a JSON object nor a readable file (${(error as NodeJS.ErrnoException).code ?? 'error'} reading ${text.slice(0, 200)})`);
+    }
+  }
+  try {
+    return parsePriceTable(json, defaults);
+  } catch (error) {
+    if (error instanceof PriceTableError) throw new ConfigError(`Invalid configuration:\n  MODEL_PRICES: ${error.message}`);
+    throw error;
+  }
+}
+
 /** The envconfig profile with the TEMPORAL_* variables over it; its errors never quote a secret. */
 function temporalProfile(env: NodeJS.ProcessEnv) {
   try {
@@ -306,6 +333,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: values.OPENAI_API_KEY,
       timeoutMs: values.MODEL_TIMEOUT_MS,
       contextTokens: values.MODEL_CONTEXT_TOKENS,
+      prices: modelPrices(values.MODEL_PRICES, values.MODEL_PRICES_DEFAULTS),
       ...models,
     },
     demoModel: {
@@ -346,6 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     payloadKeys,
     tools: {
       resultMaxBytes: values.TOOL_RESULT_MAX_BYTES,
+      outputMaxBytes: values.TOOL_OUTPUT_MAX_BYTES,
       workspaceDir: resolve(values.WORKSPACE_DIR ?? `${values.DATA_DIR}/workspace`),
       concurrency: { adaptive: values.TOOL_ADAPTIVE_CONCURRENCY, maxPerKey: values.TOOL_MAX_CONCURRENCY_PER_KEY },
       httpGet: {

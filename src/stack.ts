@@ -33,7 +33,7 @@ export interface StackOptions {
   limits: Omit<Config['limits'], 'history'> & Partial<Pick<Config['limits'], 'history'>>;
   /** The tools offered (default: the built-in and custom ones, with these settings). */
   tools?: ToolRegistry;
-  toolSettings: ToolSettings & { resultMaxBytes?: number };
+  toolSettings: ToolSettings & { resultMaxBytes?: number; outputMaxBytes?: number };
   /** Tool calls of one step that run at once (default 8). */
   toolConcurrency?: number;
   session?: Config['session'];
@@ -79,6 +79,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     model: options.model,
     tools,
     toolResultMaxBytes: options.toolSettings.resultMaxBytes,
+    toolOutputMaxBytes: options.toolSettings.outputMaxBytes,
     activityOverrides: options.activityOverrides?.(relay),
     dataConverter: options.dataConverter,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -99,6 +100,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       anthropicConfigured: Boolean(options.model.anthropic?.apiKey || options.model.anthropic?.baseURL),
     },
     contextTokens: options.model.contextTokens,
+    prices: options.model.prices,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),
     toolConcurrency: options.toolConcurrency ?? 8,

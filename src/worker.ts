@@ -114,6 +114,7 @@ async function main() {
     model: config.model,
     tools: tools.registry,
     toolResultMaxBytes: config.tools.resultMaxBytes,
+    toolOutputMaxBytes: config.tools.outputMaxBytes,
     dataConverter: temporalDataConverter(config.payloadKeys),
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,

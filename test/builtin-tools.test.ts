@@ -19,15 +19,17 @@ function context(overrides: Partial<ToolContext> = {}) {
   const progress: ToolProgress[] = [];
   const controller = new AbortController();
   const cacheLimits: number[] = [];
+  const output: string[] = [];
   const value: ToolContext = {
     progress: (update) => progress.push(update),
+    output: (text) => output.push(text),
     signal: controller.signal,
     attempt: 1,
     idempotencyKey: 'run:call',
     limitCache: (ttlMs) => cacheLimits.push(ttlMs),
     ...overrides,
   };
-  return { context: value, progress, controller, cacheLimits };
+  return { context: value, progress, controller, cacheLimits, output };
 }
 
 const refused = (pattern: RegExp) => (error: unknown) => error instanceof ToolInputError && pattern.test(error.message);

@@ -63,6 +63,47 @@ describe('coalescing a backlog', () => {
     assert.equal((batch[0] as Extract<RunEvent, { event: 'text.delta' }>).data.delta, 'one ');
   });
 
+  test('when usage estimates come among the deltas, then only the latest is kept, after the merged delta, and only if no text followed it', () => {
+    const usage = (completionTokens: number, step = 1, attempt = 1): RunEvent => ({
+      event: 'usage.updated',
+      id: `${step}.${attempt}.${offset}`,
+      data: { runId, step, attempt, model: 'gpt-4o', usage: { promptTokens: 10, completionTokens, totalTokens: 10 + completionTokens }, estimated: true },
+    });
+    offset = 0;
+    const trailing = [delta('a'), usage(1), delta('b'), usage(2)];
+    const kept = coalesce(trailing);
+    assert.deepEqual(names(kept), ['delta:ab@1.1.2', 'usage.updated@1.1.2']);
+    assert.equal(kept[1], trailing[3], 'the latest estimate, as it was');
+    offset = 0;
+    assert.deepEqual(names(coalesce([delta('a'), usage(1), delta('b')])), ['delta:ab@1.1.2'], 'an estimate with text after it is old once merged');
+    offset = 0;
+    assert.deepEqual(names(coalesce([usage(0), usage(0)])), ['usage.updated@1.1.0'], 'estimates alone: the latest');
+    offset = 0;
+    const done: RunEvent = { event: 'step.completed', id: '1.done', data: { runId, step: 1, kind: 'llm' } };
+    assert.deepEqual(names(coalesce([delta('a'), usage(1), done])), ['delta:a@1.1.1', 'usage.updated@1.1.1', 'step.completed@1.done']);
+  });
+
+  test('when a tool call streams output, then a stretch of one call and attempt becomes one delta with the last id; other calls and attempts stay apart', () => {
+    const output = (callId: string, attempt: number, text: string, id: string): RunEvent => ({ event: 'tool.output.delta', id, data: { runId, step: 2, callId, name: 'http_get', attempt, delta: text } });
+    const batch = [
+      output('a', 1, 'he', '2.t.1~1~2-1'),
+      output('a', 1, 'llo', '2.t.1~1~5-1'),
+      output('b', 1, 'x', '2.t.1~1~5-1~1~1'),
+      output('b', 2, 'y', '2.t.1~1~5-1~2~1'),
+      output('b', 2, 'z', '2.t.1~1~5-1~2~2'),
+    ];
+    const merged = coalesce(batch);
+    assert.deepEqual(
+      merged.map((event) => [event.id, (event.data as { delta: string }).delta]),
+      [
+        ['2.t.1~1~5-1', 'hello'],
+        ['2.t.1~1~5-1~1~1', 'x'],
+        ['2.t.1~1~5-1~2~2', 'yz'],
+      ],
+    );
+    assert.equal((batch[0]!.data as { delta: string }).delta, 'he', 'the shared events are left as they were');
+  });
+
   test('when nothing can merge, then the batch comes back as it was', () => {
     offset = 0;
     const batch = [delta('a'), { event: 'step.completed', id: '1.done', data: { runId, step: 1, kind: 'llm' } } as RunEvent];

@@ -18,7 +18,7 @@ import type { ToolProgress } from '../src/shared/events';
 function context() {
   const progress: ToolProgress[] = [];
   const controller = new AbortController();
-  const value: ToolContext = { progress: (update) => progress.push(update), signal: controller.signal, attempt: 1, idempotencyKey: 'run:call', limitCache: () => undefined };
+  const value: ToolContext = { progress: (update) => progress.push(update), signal: controller.signal, attempt: 1, idempotencyKey: 'run:call', limitCache: () => undefined, output: () => undefined };
   return { context: value, progress, controller };
 }
 

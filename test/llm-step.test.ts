@@ -214,14 +214,15 @@ describe('assembling quirky streams', () => {
 describe('llmStep events and failures', () => {
   test('when the step runs, then each delta is published with its offset as id, and heartbeats carry the cursor', async () => {
     const { received, heartbeats } = await runStep('ids', [delta({ content: 'ab' }), delta({ content: 'cde' }), delta({}, 'stop')]);
-    assert.deepEqual(received.map((event) => positionLabel(event.position)), ['1.0.0', '1.1.2', '1.1.5']);
+    // The first delta brings a usage estimate at its offset (the next is due 250 ms later).
+    assert.deepEqual(received.map((event) => [event.event, positionLabel(event.position)]), [['step.started', '1.0.0'], ['text.delta', '1.1.2'], ['usage.updated', '1.1.2.u'], ['text.delta', '1.1.5']]);
     assert.ok(heartbeats.length >= 1);
     assert.deepEqual(Object.keys(heartbeats[0] as object).sort(), ['attempt', 'cursor', 'relay', 'runId', 'stream']);
   });
 
   test('when the step is a retry (attempt 3), then it announces step.retrying before its text', async () => {
     const { received } = await runStep('retry', [delta({ content: 'again' }), delta({}, 'stop')], true, 3);
-    assert.deepEqual(received.map((event) => [event.event, positionLabel(event.position)]), [['step.retrying', '1.3.0'], ['text.delta', '1.3.5']]);
+    assert.deepEqual(received.map((event) => [event.event, positionLabel(event.position)]), [['step.retrying', '1.3.0'], ['text.delta', '1.3.5'], ['usage.updated', '1.3.5.u']]);
   });
 
   test('when an error chunk with an HTTP 400 code arrives (vLLM), then the failure is not retryable', async () => {

@@ -52,6 +52,8 @@ function reply(request: ChatRequest): Reply {
 function normalized(events: ReceivedEvent[]): Array<{ id: string; event: string; data: unknown }> {
   const out: Array<{ id: string; event: string; data: any }> = [];
   for (const { id, event, data } of events) {
+    // Live estimates: a late or resumed reader gets them only while the relay still holds the step.
+    if (event === 'usage.updated') continue;
     const previous = out.at(-1);
     if (event === 'text.delta' && previous?.event === 'text.delta' && previous.data.step === data.step && previous.data.attempt === data.attempt) {
       previous.id = id;

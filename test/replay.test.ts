@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { chunk, textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import { demoReply } from '../src/demo-model/demo-script';
-import type { ChatRequest, Reply } from '../src/demo-model/server';
+import { startModelServer, type ChatRequest, type ModelServer, type Reply } from '../src/demo-model/server';
 import { workflowBundle } from '../src/worker';
 import { z } from 'zod';
 import { defaultTools } from '../src/activities/tools';
@@ -44,17 +44,26 @@ function reply(request: ChatRequest): Reply {
   }
   if (input.startsWith('slow')) return { kind: 'stream', frames: textFrames(request.model, 'x '.repeat(200), { firstTokenDelayMs: 0, tokenDelayMs: 20 }) };
   if (input.startsWith('{')) return toolScript(request);
+  // MODEL_FALLBACKS: the run's model stays unavailable, the backup answers.
+  if (input.startsWith('fallback')) {
+    return request.model === 'backup-model'
+      ? { kind: 'stream', frames: textFrames(request.model, 'The backup answered.', fast) }
+      : { kind: 'json', status: 503, body: { error: { message: 'temporarily unavailable', type: 'server_error' } } };
+  }
   return demoReply(request, fast);
 }
 
 const { EventType } = proto.temporal.api.enums.v1;
 const approvalInput = toolCallScriptInput(['delete_file', { path: 'x' }], ['calculator', { expression: '1+1' }]);
 const cachedInput = toolCallScriptInput(['lookup', { city: 'Oslo' }]);
+const streamedInput = toolCallScriptInput(['typewriter', { lines: 3 }]);
 const scenarios: Array<{ name: string; input: string; body?: Record<string, unknown>; cancel?: boolean; approve?: boolean; warm?: boolean; end: number }> = [
   { name: 'tool-calls', input: 'What is 12*7 and (3+4)/2?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'parallel-tools', input: 'What is 1+1, 2*3, 10/4 and 7-9?', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'retry', input: 'flaky model', end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   { name: 'max-steps', input: 'loop please', body: { maxSteps: 2 }, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED },
+  // 10 tokens a step: the second step reaches the budget, and the run fails before its tools run.
+  { name: 'max-tokens', input: 'loop please, on a budget', body: { maxTokens: 20 }, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED },
   { name: 'cancelled', input: 'slow and cancelled', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
   // Since cancelled runs write their end summary into their memo (a patch).
   { name: 'cancelled-summary-memo', input: 'slow and cancelled, with its end in the memo', cancel: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED },
@@ -62,6 +71,8 @@ const scenarios: Array<{ name: string; input: string; body?: Record<string, unkn
   { name: 'approval-denied', input: approvalInput, approve: false, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
   // A tool result from the tool cache (an equal call ran just before: `warm`).
   { name: 'cached-tool-call', input: cachedInput, warm: true, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
+  // A tool that streams its output (tool.output.delta): the output is kept on the call's record.
+  { name: 'streamed-tool-output', input: streamedInput, end: EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED },
 ];
 
 const deleteFile: ToolDefinition<{ path: string }> = {
@@ -83,10 +94,24 @@ const lookup: ToolDefinition<{ city: string }> = {
   run: ({ city }) => `${city} is a city`,
 };
 
+const typewriter: ToolDefinition<{ lines: number }> = {
+  name: 'typewriter',
+  description: 'streams its output',
+  parameters: z.object({ lines: z.number() }),
+  idempotent: true,
+  run: ({ lines }, context) => {
+    for (let index = 0; index < lines; index++) context.output(`line ${index}\n`);
+    return `${lines} lines`;
+  },
+};
+
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;
 /** Tiny history limits: runs continue as new at every chance (bounded histories). */
 let continuingStack: TestStack;
+/** MODEL_FALLBACKS: a backup model on a server of its own. */
+let fallbackStack: TestStack;
+let backup: ModelServer;
 const fresh = new Map<string, History>();
 
 /** Runs that continue as new: the first execution (ends continuing as new) and the second. */
@@ -98,7 +123,7 @@ const chains: Array<{ name: string; input: string; body?: Record<string, unknown
 before(async () => {
   environment = await startTemporal();
   stack = await startTestStack(environment, reply, {
-    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile, lookup]),
+    tools: new ToolRegistry([...defaultTools(loadConfig({}).tools), deleteFile, lookup, typewriter]),
     session: { contextChars: 10_000, historyLimit: 30 },
   });
   for (const scenario of scenarios) {
@@ -142,6 +167,12 @@ before(async () => {
     const second = first.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes!.newExecutionRunId!;
     record(`${chain.name}-2`, await environment.client.workflow.getHandle(runId, second).fetchHistory());
   }
+  // A model step that falls back to the next model (MODEL_FALLBACKS) after its model's attempts.
+  backup = await startModelServer(reply);
+  fallbackStack = await startTestStack(environment, reply, { modelSettings: { fallbacks: [`backup-model@${backup.baseURL}`], fallbackAttempts: 1 } });
+  const fellBack = await fallbackStack.post('/v1/runs', { input: 'fallback please', tools: [] });
+  await readSse(`${fallbackStack.url}${fellBack.body.links.events}`);
+  record('model-fallback', await environment.client.workflow.getHandle(fellBack.body.runId).fetchHistory());
   // A session long enough to continue as new: the first execution's history ends with it.
   const sessionId = (await stack.post('/v1/sessions', {})).body.sessionId as string;
   const firstExecution = (await environment.client.workflow.getHandle(sessionId).describe()).runId;
@@ -164,6 +195,8 @@ function record(name: string, history: History) {
 }
 
 after(async () => {
+  await fallbackStack?.close();
+  await backup?.close();
   await continuingStack?.close();
   await stack?.close();
   await environment?.teardown();
@@ -195,6 +228,25 @@ describe('replaying recorded histories', () => {
     });
   }
 
+  test('when a run over its token budget (maxTokens) is replayed, then it fails the same way, before the tools of its last step', async () => {
+    const history = fresh.get('max-tokens')!;
+    const failed = history.events!.at(-1)!.workflowExecutionFailedEventAttributes!;
+    assert.match(failed.failure!.message!, /budget of 20 \(maxTokens\)/);
+    assert.equal(failed.failure!.applicationFailureInfo!.type, 'MaxTokensExceeded');
+    const scheduled = history.events!.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.deepEqual(scheduled, ['llmStep', 'tool:calculator', 'llmStep'], 'no tools after the step that reached the budget');
+    await replay(history, 'max-tokens');
+  });
+
+  test('when a model step that fell back to the next model is replayed, then the current code makes the same choice', async () => {
+    const history = fresh.get('model-fallback')!;
+    assert.equal(history.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    const inputs = history.events!.flatMap((event) => event.activityTaskScheduledEventAttributes?.input?.payloads?.map((payload) => JSON.parse(Buffer.from(payload.data!).toString())) ?? []);
+    assert.deepEqual(inputs.map((input) => input.model), ['scripted', `backup-model@${backup.baseURL}`], 'one activity per model');
+    assert.equal(inputs[1].attemptBase, 1);
+    await replay(history, 'model-fallback');
+  });
+
   test('when a session history that continued as new is replayed, then the current code reproduces it', async () => {
     const history = fresh.get('session-continue-as-new')!;
     assert.equal(history.events!.at(-1)!.eventType, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
@@ -205,10 +257,17 @@ describe('replaying recorded histories', () => {
   test('when the committed histories are replayed, then the current code reproduces every one', async () => {
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
     const chainFixtures = chains.flatMap((chain) => [`${chain.name}-1`, `${chain.name}-2`]);
-    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new', 'tool-cache-entry']) {
+    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new', 'tool-cache-entry', 'model-fallback']) {
       assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
     }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);
+  });
+
+  test('when a call that streamed output is replayed, then its output is part of its recorded result', async () => {
+    const history = fresh.get('streamed-tool-output')!;
+    const results = history.events!.flatMap((event) => event.activityTaskCompletedEventAttributes?.result?.payloads ?? []).map((payload) => JSON.parse(Buffer.from(payload.data!).toString()));
+    assert.ok(results.some((result) => result.output === 'line 0\nline 1\nline 2\n'), 'the output rides on the result');
+    await replay(history, 'streamed-tool-output');
   });
 
   test('when a cached tool result and a cache entry are replayed, then the current code reproduces both', async () => {

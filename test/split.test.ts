@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { startChild, type Child } from './helpers/processes';
-import { assembleText, readSse } from './helpers/sse';
+import { assembleText, assembleToolOutput, readSse } from './helpers/sse';
 import { startTemporal } from './helpers/temporal';
 
 // npm run worker and npm run api as separate processes, two of each, one Temporal, no broker.
@@ -38,7 +41,10 @@ before(async () => {
     }
     return toolScript(request);
   });
-  const common = { TEMPORAL_ADDRESS: environment.address, RELAY_SECRET: secret, OPENAI_BASE_URL: model.baseURL, HTTP_GET_ALLOW_PRIVATE: 'false' };
+  // A workspace whose files search_files streams matches from.
+  const workspace = mkdtempSync(join(tmpdir(), 'split-workspace-'));
+  for (let index = 0; index < 60; index++) writeFileSync(join(workspace, `file-${index}.txt`), `nothing\nneedle number ${index}\nmore\n`);
+  const common = { TEMPORAL_ADDRESS: environment.address, RELAY_SECRET: secret, OPENAI_BASE_URL: model.baseURL, HTTP_GET_ALLOW_PRIVATE: 'false', WORKSPACE_DIR: workspace };
   const taskQueue = `split-${randomUUID()}`;
   workers = [0, 1].map(() => startChild('src/worker.ts', { ...common, TASK_QUEUE: taskQueue, STREAM_PORT: '0' }));
   apiProcesses = [0, 1].map(() => startChild('src/api/server.ts', { ...common, TASK_QUEUE: taskQueue, PORT: '0' }));
@@ -86,6 +92,20 @@ describe('split deployment', () => {
     assert.equal(events.at(-1)!.data.output, 'results: waited 2.5 s | waited 2.5 s');
   });
 
+  test('when a tool streams its output in a worker process, then a client of another API reads it live, and a late one the same', async () => {
+    const runId = await startRun(apis[0]!, toolCallScriptInput(['search_files', { pattern: 'needle' }]));
+    const { events } = await readSse(`${apis[1]!}/v1/runs/${runId}/events`);
+    assert.equal(events.at(-1)?.event, 'run.completed');
+    const live = events.filter((event) => event.event === 'tool.output.delta');
+    assert.ok(live.length > 1, `one delta per match, through the worker's stream (${live.length})`);
+    const output = assembleToolOutput(events).get(live[0]!.data.callId)!;
+    assert.equal(output.split('\n').filter(Boolean).length, 60);
+    const run = (await (await fetch(`${apis[0]!}/v1/runs/${runId}`)).json()) as { steps: Array<{ kind: string; calls?: Array<{ output?: string }> }> };
+    assert.equal(run.steps.find((step) => step.kind === 'tools')!.calls![0]!.output, output);
+    const late = await readSse(`${apis[0]!}/v1/runs/${runId}/events`);
+    assert.equal(assembleToolOutput(late.events).get(live[0]!.data.callId), output);
+  });
+
   test('when a worker stream is asked without the relay secret, then it refuses', async () => {
     const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }];
     for (const headers of attempts) {
@@ -123,7 +143,9 @@ describe('when processes die', () => {
     const lastId = first.events.at(-1)!.id;
     const rest = await readSse(`${apis[1]!}/v1/runs/${runId}/events`, { headers: { 'Last-Event-ID': lastId } });
     const all = [...first.events, ...rest.events];
-    assert.equal(new Set(all.map((event) => event.id)).size, all.length, 'no event twice');
+    // usage.updated carries the id of the text it counted: the places are the other events.
+    const placed = all.filter((event) => event.event !== 'usage.updated');
+    assert.equal(new Set(placed.map((event) => event.id)).size, placed.length, 'no event twice');
     assert.equal([...assembleText(all).values()].join(''), longText);
     assert.equal(rest.events.at(-1)!.event, 'run.completed');
   });

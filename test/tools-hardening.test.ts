@@ -29,7 +29,7 @@ import { startTemporal } from './helpers/temporal';
 
 function context() {
   const progress: ToolProgress[] = [];
-  const value: ToolContext = { progress: (update) => progress.push(update), signal: new AbortController().signal, attempt: 1, idempotencyKey: 'run:call', limitCache: () => undefined };
+  const value: ToolContext = { progress: (update) => progress.push(update), signal: new AbortController().signal, attempt: 1, idempotencyKey: 'run:call', limitCache: () => undefined, output: () => undefined };
   return { context: value, progress };
 }
 

@@ -23,6 +23,8 @@ export interface ActivityDependencies {
   /** Model steps read their run's conversation through it (a client on the worker's connection). */
   client?: Client;
   toolResultMaxBytes?: number;
+  /** TOOL_OUTPUT_MAX_BYTES: the most output one call streams (run-tool.ts). */
+  toolOutputMaxBytes?: number;
   heartbeatIntervalMs?: number;
 }
 
@@ -49,6 +51,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     ...createToolActivities({
       ...shared,
       toolResultMaxBytes: dependencies.toolResultMaxBytes,
+      toolOutputMaxBytes: dependencies.toolOutputMaxBytes,
       cache: dependencies.client ? new ToolResultCache(dependencies.client, warn) : undefined,
       stats: dependencies.client ? new ToolStats(dependencies.client, { log: warn }) : undefined,
     }),

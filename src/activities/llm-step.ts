@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { StreamEvent } from '../shared/events';
-import type { ContextTrimReport, LlmStepInput, LlmStepResult } from '../shared/run-types';
+import type { ContextTrimReport, LlmStepInput, LlmStepResult, Usage } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { fitContext, tokenCounterFor } from './context';
 import type { Conversation, ConversationCache } from './conversation/conversation-cache';
@@ -9,6 +9,7 @@ import { llmFailureTypes, modelFailure } from './models/failures';
 import type { ModelProvider, ModelRequest } from './models/provider';
 import type { ModelProviders } from './models/providers';
 import type { ToolRegistry } from './tools/registry';
+import { UsageMeter, usageIntervalMs } from './usage-meter';
 
 // One model call, streamed. Every text delta is published the moment it arrives; the assembled
 // message is the activity's result. The provider client never retries: Temporal does, and a
@@ -26,6 +27,8 @@ export interface LlmStepDependencies {
   /** The model's context window when the run does not say (MODEL_CONTEXT_TOKENS). */
   contextTokens?: number;
   heartbeatIntervalMs?: number;
+  /** How often usage.updated goes out while text streams, at most (default 250 ms). */
+  usageIntervalMs?: number;
 }
 
 export { llmFailureTypes };
@@ -77,7 +80,8 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       });
     }
     const request: ModelRequest = { model, messages: fitted.messages, ...(specs ? { tools: specs } : {}), callId: (position) => `call_${input.step}_${position}` };
-    return { request, ...(fitted.report ? { report: fitted.report } : {}) };
+    const meter = new UsageMeter(counter, fitted.tokens, dependencies.usageIntervalMs ?? usageIntervalMs);
+    return { request, meter, ...(fitted.report ? { report: fitted.report } : {}) };
   };
 
   return async function llmStep(input: LlmStepInput): Promise<LlmStepResult> {
@@ -87,7 +91,12 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     const { runId, step } = input;
     const stream = relay.openStream(runId, `llm:${step}`);
     let text = '';
-    const coordinates = (): StreamCoordinates => ({ relay: relay.address, runId, stream: `llm:${step}`, attempt, cursor: stream.cursor ?? null });
+    let meter: UsageMeter | undefined;
+    // With the latest usage estimate: an API in another process reads it from here (GET /v1/runs/:id).
+    const coordinates = (): StreamCoordinates => {
+      const usage = meter?.last;
+      return { relay: relay.address, runId, stream: `llm:${step}`, attempt, cursor: stream.cursor ?? null, ...(usage ? { usage, model: input.model } : {}) };
+    };
     const stopHeartbeats = startHeartbeats(context, coordinates, dependencies.heartbeatIntervalMs);
     // Aborted by Temporal's cancellation, or sooner by the API's word (heartbeat.ts).
     const cancellation = stepCancellation(context, relay, runId, () => context.heartbeat(coordinates()));
@@ -99,13 +108,25 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       const reason = context.info.attempt === 1 && input.retryReason ? input.retryReason : `attempt ${attempt - 1} failed; discard this step's partial text`;
       publish({ position: { kind: 'retry', step, attempt }, event: 'step.retrying', data: { runId, step, attempt, reason } });
     }
+    const budget = input.budget;
+    /** usage.updated: at the offset of the text it counted (sent only to clients exactly there). */
+    const publishUsage = (usage: Usage) => {
+      const runTokens = budget ? budget.usedTokens + usage.totalTokens : undefined;
+      publish({
+        position: { kind: 'usage', step, attempt, offset: text.length },
+        event: 'usage.updated',
+        data: { runId, step, attempt, model: input.model, usage, estimated: true, ...(budget ? { maxTokens: budget.maxTokens, runTokens, fraction: runTokens! / budget.maxTokens } : {}) },
+      });
+    };
     const emitText = (delta: string) => {
       const start = text.length;
       text += delta;
       publish({ position: { kind: 'text', step, attempt, start, end: text.length }, event: 'text.delta', data: { runId, step, attempt, delta } });
+      const usage = meter?.due(text);
+      if (usage) publishUsage(usage);
     };
 
-    let prepared: { provider: ModelProvider; request: ModelRequest; report?: ContextTrimReport };
+    let prepared: { provider: ModelProvider; request: ModelRequest; meter: UsageMeter; report?: ContextTrimReport };
     try {
       const { provider, model } = providers.resolve(input.model);
       prepared = { provider, ...(await prepareRequest(input, model, context)) };
@@ -116,6 +137,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       throw error;
     }
     const { provider, request, report: contextReport } = prepared;
+    meter = prepared.meter;
     if (contextReport) publish({ position: { kind: 'context', step, attempt }, event: 'context.trimmed', data: { runId, step, attempt, ...contextReport } });
     try {
       const message = await provider.complete(request, emitText, cancellation.signal);

@@ -16,6 +16,16 @@ function howToReadTheRest(tool: string, keptBytes: number): string {
   return `ask for a smaller part (the first ${keptBytes} bytes are shown)`;
 }
 
+/** The longest start of `text` that takes at most `maxBytes` in UTF-8, no character split. */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
 export function limitResult(tool: string, text: string, maxBytes: number): { text: string; truncated?: TruncationInfo } {
   const totalBytes = Buffer.byteLength(text, 'utf8');
   if (totalBytes <= maxBytes) return { text };

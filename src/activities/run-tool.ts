@@ -4,11 +4,14 @@ import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { ToolActivityInput, ToolActivityResult } from '../shared/run-types';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
 import { startHeartbeats, stepCancellation } from './heartbeat';
-import { defaultToolResultMaxBytes, limitResult } from './result-limit';
+import { defaultToolResultMaxBytes, limitResult, utf8Prefix } from './result-limit';
 import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistry } from './tools/registry';
 import { ToolResultCache } from './tools/tool-cache';
 import { estimateOf, type ToolEstimate, type ToolStats } from './tools/tool-stats';
 import { runWithPermit } from './tools/concurrency-gate';
+
+/** TOOL_OUTPUT_MAX_BYTES' default: what one call may stream (and keep for late readers). */
+export const defaultToolOutputMaxBytes = 64 * 1024;
 
 // One tool call as one activity (`tool:<name>`). Bad input (invalid JSON, arguments that fail the
 // schema, a ToolInputError) is a result the model reads, not a retry. Anything else throws, and
@@ -21,6 +24,8 @@ export interface RunToolDependencies {
   heartbeatIntervalMs?: number;
   /** TOOL_RESULT_MAX_BYTES: longer results are cut, with a marker (see result-limit.ts). */
   toolResultMaxBytes?: number;
+  /** TOOL_OUTPUT_MAX_BYTES: the most output (context.output) one call streams and keeps. */
+  toolOutputMaxBytes?: number;
   /** Where tools with a cache policy keep their results (tools/tool-cache.ts); none: no caching. */
   cache?: ToolResultCache;
   /** Shared tool analytics (tools/tool-stats.ts): samples of each call, estimates for the next. */
@@ -95,21 +100,70 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   const record = (ok: boolean, cached = false) => dependencies.stats?.record({ tool: name, ms: Date.now() - startedAt, ok, cached }, context.info.taskQueue);
 
   const maxBytes = Math.min(dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes, input.maxResultBytes ?? Number.POSITIVE_INFINITY);
+  // Streamed output is kept in the result too (for late readers), so it has a share of the
+  // call's budget: a quarter, at most TOOL_OUTPUT_MAX_BYTES. What passes the limit is neither
+  // sent nor kept, so live and late readers see the same output.
+  const outputMaxBytes = Math.min(dependencies.toolOutputMaxBytes ?? defaultToolOutputMaxBytes, Math.floor(maxBytes / 4));
+  let output = '';
+  let outputBytes = 0;
+  let outputTotalBytes = 0;
+  let finished = false;
+  const streamOutput = (chunk: string) => {
+    if (finished || typeof chunk !== 'string' || chunk.length === 0) return;
+    const bytes = Buffer.byteLength(chunk, 'utf8');
+    outputTotalBytes += bytes;
+    if (outputBytes >= outputMaxBytes) return;
+    const text = outputBytes + bytes <= outputMaxBytes ? chunk : utf8Prefix(chunk, outputMaxBytes - outputBytes);
+    // A character that does not fit ends the output: nothing after it may go out either.
+    outputBytes = text === chunk ? outputBytes + bytes : outputMaxBytes;
+    if (text.length === 0) return;
+    const start = output.length;
+    output += text;
+    publish({
+      position: { kind: 'tool-output', step, call: callIndex, calls: callCount, attempt, start, end: output.length },
+      event: 'tool.output.delta',
+      data: { runId, step, callId, name, attempt, delta: text },
+    });
+  };
+  const outputRecord = () => {
+    const kept = Buffer.byteLength(output, 'utf8');
+    return {
+      ...(output ? { output } : {}),
+      ...(outputTotalBytes > kept ? { outputTruncated: { totalBytes: outputTotalBytes, keptBytes: kept } } : {}),
+    };
+  };
   const finish = (outcome: ToolActivityResult): ToolActivityResult => {
-    let result: ToolActivityResult = estimate ? { ...outcome, ...estimate } : outcome;
+    finished = true;
+    let result: ToolActivityResult = { ...outcome, ...estimate, ...outputRecord() };
     if (result.ok) {
       const limited = limitResult(name, result.result, maxBytes);
       result = { ...result, result: limited.text, ...(limited.truncated ? { truncated: limited.truncated } : {}) };
     } else result = { ...result, error: limitResult(name, result.error, Math.min(maxBytes, 16 * 1024)).text };
     record(result.ok, result.ok && result.cached === true);
+    // The end comes after the output: a client that lacks some reads it first (event-position.ts).
+    const end: EventPosition = { ...at(FINISHED), ...(output ? { output: { attempt, length: output.length } } : {}) };
     publish(
       result.ok
         ? {
-            position: at(FINISHED),
+            position: end,
             event: 'tool.completed',
-            data: { runId, step, callId, name, result: result.result, attempts: attempt, ...(result.truncated ? { truncated: result.truncated } : {}), ...(result.cached ? { cached: true as const } : {}) },
+            data: {
+              runId,
+              step,
+              callId,
+              name,
+              result: result.result,
+              attempts: attempt,
+              ...(result.truncated ? { truncated: result.truncated } : {}),
+              ...(result.cached ? { cached: true as const } : {}),
+              ...(result.outputTruncated ? { outputTruncated: result.outputTruncated } : {}),
+            },
           }
-        : { position: at(FINISHED), event: 'tool.failed', data: { runId, step, callId, name, error: result.error, attempts: attempt } },
+        : {
+            position: end,
+            event: 'tool.failed',
+            data: { runId, step, callId, name, error: result.error, attempts: attempt, ...(result.outputTruncated ? { outputTruncated: result.outputTruncated } : {}) },
+          },
     );
     return result;
   };
@@ -147,6 +201,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
             context.heartbeat(heartbeat());
           }
         },
+        output: streamOutput,
         signal: cancellation.signal,
         attempt,
         idempotencyKey: `${runId}:${callId}`,
@@ -175,6 +230,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
       throw error;
     }
   } finally {
+    finished = true;
     stopHeartbeats();
     cancellation.dispose();
     stream.close();

@@ -7,12 +7,20 @@ import type { RunEvent } from '../shared/events';
 //   after each delta, so the merged one takes the last id: the client's position after all of
 //   them, the same id the last delta would have had. A resume from it neither loses nor repeats
 //   a character.
+// - usage estimates (usage.updated) among the text deltas of one step and attempt: only the latest
+//   is kept, and only when no text came after it. Its id is the text it counted, so after the
+//   merged delta the ones before would be old (accept drops them too); a newer estimate, or the
+//   exact count at step.completed, follows.
+// - a tool call's streamed output (tool.output.delta) of one attempt becomes one delta, as text
+//   does: the last id says how much of that attempt's output the client has after all of them.
 // - a tool call's progress updates keep only the latest: progress says how far a call is now
 //   (the live tier already skips updates a reader missed: heartbeat fallback, rebuilt streams).
 //   A kept update keeps its own id, which is where the uncoalesced stream would be after it.
 
 type TextDelta = Extract<RunEvent, { event: 'text.delta' }>;
+type UsageUpdate = Extract<RunEvent, { event: 'usage.updated' }>;
 type ToolProgress = Extract<RunEvent, { event: 'tool.progress' }>;
+type ToolOutput = Extract<RunEvent, { event: 'tool.output.delta' }>;
 
 /** The backlog with each run of text deltas merged and superseded progress left out. */
 export function coalesce(batch: RunEvent[]): RunEvent[] {
@@ -20,9 +28,13 @@ export function coalesce(batch: RunEvent[]): RunEvent[] {
   for (let index = 0; index < batch.length; ) {
     const event = batch[index]!;
     let end = index + 1;
-    if (event.event === 'text.delta') {
+    if (event.event === 'text.delta' || event.event === 'usage.updated') {
       while (end < batch.length && continuesText(event, batch[end]!)) end++;
-      out.push(end - index === 1 ? event : mergeText(batch, index, end));
+      if (end - index === 1) out.push(event);
+      else out.push(...mergeStretch(batch, index, end));
+    } else if (event.event === 'tool.output.delta') {
+      while (end < batch.length && continuesOutput(event, batch[end]!)) end++;
+      out.push(end - index === 1 ? event : mergeOutput(batch as ToolOutput[], index, end));
     } else if (event.event === 'tool.progress') {
       while (end < batch.length && batch[end]!.event === 'tool.progress') end++;
       if (end - index === 1) out.push(event);
@@ -33,8 +45,28 @@ export function coalesce(batch: RunEvent[]): RunEvent[] {
   return out;
 }
 
-function continuesText(first: TextDelta, event: RunEvent): boolean {
-  return event.event === 'text.delta' && event.data.step === first.data.step && event.data.attempt === first.data.attempt;
+function continuesText(first: TextDelta | UsageUpdate, event: RunEvent): boolean {
+  return (event.event === 'text.delta' || event.event === 'usage.updated') && event.data.step === first.data.step && event.data.attempt === first.data.attempt;
+}
+
+/** A stretch of one attempt's deltas and usage estimates: one delta, then the last estimate if no text followed it. */
+function mergeStretch(batch: RunEvent[], from: number, to: number): RunEvent[] {
+  let firstText = -1;
+  let lastText = -1;
+  let texts = 0;
+  let lastUsage = -1;
+  for (let index = from; index < to; index++) {
+    if (batch[index]!.event === 'text.delta') {
+      if (firstText < 0) firstText = index;
+      lastText = index;
+      texts++;
+    } else lastUsage = index;
+  }
+  const out: RunEvent[] = [];
+  if (texts === 1) out.push(batch[firstText]!);
+  else if (texts > 1) out.push(mergeText(batch, from, to));
+  if (lastUsage > lastText) out.push(batch[lastUsage]!);
+  return out;
 }
 
 /**
@@ -42,10 +74,28 @@ function continuesText(first: TextDelta, event: RunEvent): boolean {
  * every subscriber of the run and carry their cached JSON (sse.ts), which must stay as it is.
  */
 function mergeText(batch: RunEvent[], from: number, to: number): TextDelta {
-  const first = batch[from] as TextDelta;
+  let first: TextDelta | undefined;
+  let last: TextDelta | undefined;
   let delta = '';
-  for (let index = from; index < to; index++) delta += (batch[index] as TextDelta).data.delta;
-  return { event: 'text.delta', id: batch[to - 1]!.id, data: { ...first.data, delta } };
+  for (let index = from; index < to; index++) {
+    const event = batch[index]!;
+    if (event.event !== 'text.delta') continue;
+    first ??= event;
+    last = event;
+    delta += event.data.delta;
+  }
+  return { event: 'text.delta', id: last!.id, data: { ...first!.data, delta } };
+}
+
+function continuesOutput(first: ToolOutput, event: RunEvent): boolean {
+  return event.event === 'tool.output.delta' && event.data.step === first.data.step && event.data.callId === first.data.callId && event.data.attempt === first.data.attempt;
+}
+
+/** One output delta for batch[from..to) of one call and attempt (new data: see mergeText). */
+function mergeOutput(batch: ToolOutput[], from: number, to: number): ToolOutput {
+  let delta = '';
+  for (let index = from; index < to; index++) delta += batch[index]!.data.delta;
+  return { event: 'tool.output.delta', id: batch[to - 1]!.id, data: { ...batch[from]!.data, delta } };
 }
 
 /** The last update of each call in batch[from..to), in the order they came. */

@@ -77,22 +77,43 @@ function llmEvents(runId: string, record: LlmStepRecord): StreamEvent[] {
 function toolEvents(runId: string, record: ToolStepRecord): StreamEvent[] {
   const { step } = record;
   const calls = record.calls.length;
-  return record.events.map((event): StreamEvent => {
+  return record.events.flatMap((event): StreamEvent[] => {
     const call = record.calls[event.callIndex]!;
     const base = { runId, step, callId: call.callId, name: call.name };
     const at = (mark: number) => ({ kind: 'tool' as const, step, call: event.callIndex, calls, mark });
     if (event.type === 'started') {
       const estimate = call.estimatedMs !== undefined ? { estimatedMs: call.estimatedMs, estimateSamples: call.estimateSamples } : {};
-      return { position: at(1), event: 'tool.started', data: { ...base, arguments: call.arguments, ...estimate } };
+      return [{ position: at(1), event: 'tool.started', data: { ...base, arguments: call.arguments, ...estimate } }];
     }
+    // The output the call streamed comes as one delta before its end; a client that has part of
+    // it gets the rest (event-position.ts cuts it).
+    const out: StreamEvent[] = [];
+    const attempt = call.attempts ?? 1;
+    const output = call.output ?? '';
+    if (output) {
+      out.push({
+        position: { kind: 'tool-output', step, call: event.callIndex, calls, attempt, start: 0, end: output.length },
+        event: 'tool.output.delta',
+        data: { ...base, attempt, delta: output },
+      });
+    }
+    const end = { ...at(FINISHED), ...(output ? { output: { attempt, length: output.length } } : {}) };
+    const outputTruncated = call.outputTruncated ? { outputTruncated: call.outputTruncated } : {};
     if (call.status === 'completed') {
-      return {
-        position: at(FINISHED),
+      out.push({
+        position: end,
         event: 'tool.completed',
-        data: { ...base, result: call.result ?? '', attempts: call.attempts ?? 1, ...(call.truncated ? { truncated: call.truncated } : {}), ...(call.cached ? { cached: true as const } : {}) },
-      };
-    }
-    return { position: at(FINISHED), event: 'tool.failed', data: { ...base, error: call.error ?? 'failed', attempts: call.attempts ?? 1 } };
+        data: {
+          ...base,
+          result: call.result ?? '',
+          attempts: attempt,
+          ...(call.truncated ? { truncated: call.truncated } : {}),
+          ...(call.cached ? { cached: true as const } : {}),
+          ...outputTruncated,
+        },
+      });
+    } else out.push({ position: end, event: 'tool.failed', data: { ...base, error: call.error ?? 'failed', attempts: attempt, ...outputTruncated } });
+    return out;
   });
 }
 

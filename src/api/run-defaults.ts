@@ -46,7 +46,7 @@ const defaultMaxSteps = 10;
 /** A turn's settings from what the request chose and the defaults for the rest. */
 export function turnSettings(
   defaults: RunDefaults,
-  chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number; contextTokens?: number; cache?: boolean },
+  chosen: { model?: string; system?: string; tools?: string[]; maxSteps?: number; maxTokens?: number; contextTokens?: number; cache?: boolean },
 ): Omit<AgentTurnInput, 'input' | 'messages'> {
   const tools = chosen.tools ?? defaults.toolNames;
   const allowed = defaults.limits.allowedModels ?? [];
@@ -66,6 +66,7 @@ export function turnSettings(
     toolConcurrency: defaults.toolConcurrency,
     approvalTimeoutMs: defaults.limits.approvalTimeoutMs,
     maxSteps: chosen.maxSteps ?? Math.min(defaultMaxSteps, defaults.limits.maxSteps),
+    ...(chosen.maxTokens !== undefined ? { maxTokens: chosen.maxTokens } : {}),
     ...(contextTokens !== undefined ? { contextTokens } : {}),
     ...(fallbacks.length > 0 ? { modelFallbacks: { models: fallbacks, attempts: defaults.models!.fallbackAttempts } } : {}),
     ...(chosen.cache === false ? { cache: false } : {}),

@@ -1,4 +1,4 @@
-import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import proto from '@temporalio/proto';
@@ -39,6 +39,8 @@ export interface ReadOptions {
   fromStep?: number;
   /** Content of the steps in the window, about (at least one step). */
   maxBytes?: number;
+  /** Hears the run's describe (GET /v1/runs/:id reads a model step's usage estimate from its heartbeat details). */
+  onDescribe?: (description: WorkflowExecutionDescription) => void;
 }
 
 const { EventType, HistoryEventFilterType, PendingActivityState, PendingWorkflowTaskState } = proto.temporal.api.enums.v1;
@@ -92,6 +94,7 @@ export class RunReader {
     }
     // A session (or any other workflow) is not a run: its queries are not a run's.
     if (description.type !== agentTurnWorkflowType) throw new RunNotFoundError(runId);
+    options.onDescribe?.(description);
     const executionId = description.runId;
     const status = description.status.name;
     const owner = description.memo?.tenant;

@@ -16,12 +16,21 @@ export const chatMessageSchema = z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('tool'), tool_call_id: z.string().min(1), content: text }),
 ]);
 
+/** A run's token budget: prompt and completion tokens of all its model steps together. */
+export const maxTokensSchema = z
+  .number({ error: 'maxTokens must be a whole number of tokens (1 to 1,000,000,000)' })
+  .int('maxTokens must be a whole number of tokens')
+  .min(1, 'maxTokens must be at least 1')
+  .max(1_000_000_000, 'maxTokens may be at most 1,000,000,000')
+  .optional();
+
 export function runRequestSchema(limits: { maxSteps: number; toolNames: string[] }) {
   return z.strictObject({
     input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
     model: z.string().min(1).max(200).optional(),
     system: z.string().optional(),
     maxSteps: z.number().int().min(1).max(limits.maxSteps).optional(),
+    maxTokens: maxTokensSchema,
     messages: z.array(chatMessageSchema).max(10_000).optional(),
     contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
     /** false: tools with a cache policy run every time; their results are not kept either. */

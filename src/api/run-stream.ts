@@ -2,6 +2,7 @@ import { accept, formatCursor, type Cursor } from '../shared/event-position';
 import type { RunEvent, StreamEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
 import { durableEvents } from './durable-events';
+import type { RunCosts } from './run-costs';
 import type { RunView } from './run-reader';
 
 // One subscriber's view of a run: durable events (workflow state) merged with live events (the
@@ -24,6 +25,8 @@ export interface RunStreamOptions {
   quietRequeryMs?: number;
   /** First wait before re-reading durable state to fill a gap; doubles up to 500 ms. */
   gapRequeryMs?: number;
+  /** Prices step.completed, the run's end and usage.updated (MODEL_PRICES); unset: no costs. */
+  costs?: RunCosts;
 }
 
 function abortPromise(signal: AbortSignal): Promise<'aborted'> {
@@ -78,7 +81,7 @@ function take(cursor: { value: Cursor }, event: StreamEvent): RunEvent | 'old' |
   cursor.value = verdict.next;
   // Built field by field: a rest-spread copy of every event costs a runtime call each.
   const out = { event: event.event, data: event.data, id: formatCursor(verdict.next) } as RunEvent;
-  if (verdict.skip > 0 && out.event === 'text.delta') out.data = { ...out.data, delta: out.data.delta.slice(verdict.skip) };
+  if (verdict.skip > 0 && (out.event === 'text.delta' || out.event === 'tool.output.delta')) out.data = { ...out.data, delta: out.data.delta.slice(verdict.skip) };
   return out;
 }
 
@@ -124,8 +127,9 @@ export async function* streamRun(
   let batch: RunEvent[] = [];
   let queuedSaid = false;
   let queuedReads = 0;
+  const costs = options.costs;
   const send = (event: StreamEvent) => {
-    const out = take(cursor, event);
+    const out = take(cursor, costs && event.event === 'usage.updated' ? costs.priceLive(event) : event);
     if (typeof out === 'object') batch.push(out);
     return out;
   };
@@ -168,7 +172,7 @@ export async function* streamRun(
       // Live events that arrived meanwhile go in between the durable ones where they fit: a
       // durable read that overtakes a fast tool must not make its live progress old.
       pending.push(...subscription.drain());
-      for (const event of durableEvents(state)) {
+      for (const event of costs ? costs.priceDurable(durableEvents(state), state) : durableEvents(state)) {
         passPending();
         send(event);
       }

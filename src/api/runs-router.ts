@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { Router, type Request } from 'express';
 import { beginning, parseCursor, type Cursor } from '../shared/event-position';
 import type { LiveRelay } from '../relay/live-relay';
@@ -14,6 +14,10 @@ import { pipeEventsToResponse, type SseOptions } from './sse';
 import { principalOf } from './auth/authenticate';
 import type { StreamTokens } from './auth/stream-tokens';
 import type { RunAdmission } from './run-admission';
+import { RunCosts } from './run-costs';
+import { streamingUsage } from './live-usage';
+import { addUsage } from '../shared/run-types';
+import { costFor, type PriceTable } from '../shared/prices';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
@@ -27,6 +31,8 @@ export interface RunsRouterOptions extends RunDefaults {
   stream?: RunStreamOptions & SseOptions;
   /** MAX_RUNNING_RUNS_PER_TENANT (shared with the sessions router). */
   admission?: RunAdmission;
+  /** MODEL_PRICES: costs in GET /v1/runs/:id and the events (unset or empty: none). */
+  prices?: PriceTable;
 }
 
 const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
@@ -42,6 +48,8 @@ function pendingApprovals(state: RunView) {
       : [],
   );
 }
+
+const withCost = <T extends object>(step: T, cost: ReturnType<RunCosts['ofStep']>) => (cost ? { ...step, cost } : step);
 
 export function runsRouter(options: RunsRouterOptions): Router {
   const { store, relay, limits } = options;
@@ -61,13 +69,15 @@ export function runsRouter(options: RunsRouterOptions): Router {
   // Every SSE connection of this process reads durable state through one shared reader per run.
   const reader = options.reader ?? new RunReader(options.client);
   const sources = new SharedRunSources(store, reader, relay);
+  const costs = new RunCosts(options.prices ?? new Map());
+  const streamOptions = { ...options.stream, costs };
 
-  const loadRun = async (request: Request, shared = false, fromStep = 1): Promise<RunView> => {
+  const loadRun = async (request: Request, shared = false, fromStep = 1, onDescribe?: (description: WorkflowExecutionDescription) => void): Promise<RunView> => {
     const runId = String(request.params.runId);
     const notFound = () => new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
     if (!idPattern.test(runId)) throw notFound();
     try {
-      const view = await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep }));
+      const view = await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep, onDescribe }));
       // Runs of another tenant do not exist for this caller.
       if (!options.open && view.tenant !== principalOf(request).tenant) throw notFound();
       return view;
@@ -117,21 +127,30 @@ export function runsRouter(options: RunsRouterOptions): Router {
   router.get('/runs/:runId', async (request, response) => {
     const fromStep = fromStepSchema.safeParse(request.query.fromStep);
     if (!fromStep.success) throw new HttpError(400, 'invalid_request', describeIssues(fromStep.error));
-    const state = await loadRun(request, false, fromStep.data);
+    let description: WorkflowExecutionDescription | undefined;
+    const state = await loadRun(request, false, fromStep.data, (described) => (description = described));
     const next = state.nextStep !== undefined ? { nextStep: state.nextStep } : {};
+    // Live totals: the finished steps' usage plus the streaming step's estimate, when one is visible.
+    const streaming = await streamingUsage(state, relay, options.client, description);
+    const usage = streaming ? addUsage(state.usage, streaming.usage) : state.usage;
+    const cost = costs.ofRun(state, streaming);
+    const streamingCost = streaming ? costFor(costs.prices, streaming.model, streaming.usage) : undefined;
     response.json({
       runId: state.runId,
       status: state.status,
       input: state.input,
       model: state.model,
       ...(state.output !== undefined ? { output: state.output } : {}),
-      usage: state.usage,
+      usage,
+      ...(streaming ? { streaming: { ...streaming, estimated: true, ...(streamingCost ? { cost: streamingCost } : {}) } } : {}),
+      ...(state.maxTokens ? { maxTokens: state.maxTokens, fraction: usage.totalTokens / state.maxTokens } : {}),
+      ...(cost ? { cost } : {}),
       ...(state.error ? { error: state.error } : {}),
       stepCount: state.stepCount,
       pendingApprovals: pendingApprovals(state),
       // A long run's steps come in pages: this one from fromStep; nextStep is where the next starts.
       fromStep: state.fromStep,
-      steps: state.steps,
+      steps: costs.prices.size === 0 ? state.steps : state.steps.map((step) => withCost(step, costs.ofStep(step, state.model))),
       ...next,
       links: { ...links(state.runId, state.executionId), ...(state.nextStep !== undefined ? { next: `/v1/runs/${state.runId}?fromStep=${state.nextStep}` } : {}) },
     });
@@ -161,7 +180,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
       if (left > 0) openStreams.set(tenant, left);
       else openStreams.delete(tenant);
     });
-    await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, options.stream), options.stream);
+    await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, streamOptions), options.stream);
   });
 
   router.post('/runs/:runId/approvals/:callId', async (request, response) => {

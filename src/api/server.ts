@@ -28,6 +28,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     // A split API holds no model keys: whether a provider is set up is the workers' to say.
     models: { fallbacks: config.model.fallbacks, fallbackAttempts: config.model.fallbackAttempts, defaultProvider: config.model.provider },
     contextTokens: config.model.contextTokens,
+    prices: config.model.prices,
     toolNames: tools.names,
     toolPolicies: (names) => tools.policies(names),
     toolConcurrency: config.toolConcurrency,

@@ -48,7 +48,7 @@ export class SessionStore {
     return state;
   }
 
-  async send(sessionId: string, message: { input: string; maxSteps?: number }, tenant?: string): Promise<string> {
+  async send(sessionId: string, message: { input: string; maxSteps?: number; maxTokens?: number }, tenant?: string): Promise<string> {
     const state = await this.get(sessionId, tenant);
     if (state.running) {
       const run = await this.client.workflow.getHandle(state.running).describe();

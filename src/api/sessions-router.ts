@@ -5,7 +5,7 @@ import type { StreamTokens } from './auth/stream-tokens';
 import type { RunAdmission } from './run-admission';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
-import { describeIssues } from './run-request';
+import { describeIssues, maxTokensSchema } from './run-request';
 import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './session-store';
 
 export interface SessionsRouterOptions extends RunDefaults {
@@ -26,6 +26,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
     model: z.string().min(1).max(200).optional(),
     system: z.string().optional(),
     maxSteps,
+    maxTokens: maxTokensSchema,
     contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
     cache: z.boolean().optional(),
     tools: z.array(z.string().refine((name) => options.toolNames.includes(name), { message: `unknown tool; known tools: ${options.toolNames.join(', ')}` })).optional(),
@@ -33,6 +34,7 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
   const messageSchema = z.strictObject({
     input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
     maxSteps,
+    maxTokens: maxTokensSchema,
   });
   const links = (sessionId: string) => ({ self: `/v1/sessions/${sessionId}`, messages: `/v1/sessions/${sessionId}/messages` });
 

@@ -1,4 +1,5 @@
 import type { StreamEvent } from '../shared/events';
+import type { Usage } from '../shared/run-types';
 
 // The live tier: events of steps that are still running, kept in the memory of the worker that
 // runs them and handed to subscribers at once. No broker. The durable tier (workflow state) is
@@ -44,6 +45,12 @@ export interface LiveRelay {
    * Temporal's cancellation still follows and stays the source of truth.
    */
   cancelRun(runId: string): void;
+  /**
+   * The latest usage.updated of the run's model step streaming now, as far as this process can see
+   * it without subscribing (GET /v1/runs/:id): a worker's own streams, or what an API already reads
+   * for its SSE clients. Undefined otherwise.
+   */
+  latestUsage?(runId: string): StreamEvent | undefined;
   /** For activities: `listener` runs when cancelRun reaches this process (at once if it already has). */
   onCancel?(runId: string, listener: () => void): () => void;
 }
@@ -56,4 +63,7 @@ export interface StreamCoordinates {
   attempt: number;
   /** Id of the last event published, null before the first. */
   cursor: string | null;
+  /** A model step's latest usage estimate (token counts only) and the model answering. */
+  usage?: Usage;
+  model?: string;
 }

@@ -9,6 +9,8 @@ import type { LiveRelay, StepPublisher, Subscription } from './live-relay';
 interface Stream {
   events: StreamEvent[];
   expiry?: NodeJS.Timeout;
+  /** The latest usage.updated, while the stream is open. */
+  usage?: StreamEvent;
 }
 
 export class MemoryRelay implements LiveRelay {
@@ -30,6 +32,7 @@ export class MemoryRelay implements LiveRelay {
     return {
       publish: (event) => {
         stream.events.push(event);
+        if (event.event === 'usage.updated') stream.usage = event;
         for (const subscriber of this.subscribers.get(runId) ?? []) subscriber.deliver(event);
       },
       // Labelled when a heartbeat asks (about once a second), not at every event.
@@ -38,6 +41,7 @@ export class MemoryRelay implements LiveRelay {
         return last ? positionLabel(last.position) : undefined;
       },
       close: () => {
+        stream.usage = undefined;
         stream.expiry = setTimeout(() => {
           if (runStreams.get(key) === stream) runStreams.delete(key);
           if (runStreams.size === 0 && this.streams.get(runId) === runStreams) this.streams.delete(runId);
@@ -59,6 +63,14 @@ export class MemoryRelay implements LiveRelay {
       for (const event of stream.events) subscription.deliver(event);
     }
     return subscription;
+  }
+
+  latestUsage(runId: string): StreamEvent | undefined {
+    let latest: StreamEvent | undefined;
+    for (const stream of this.streams.get(runId)?.values() ?? []) {
+      if (stream.usage && (!latest || stream.usage.data.step > latest.data.step)) latest = stream.usage;
+    }
+    return latest;
   }
 
   private readonly cancelListeners = new Map<string, Set<() => void>>();

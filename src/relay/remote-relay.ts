@@ -138,6 +138,11 @@ export class RemoteRelay implements LiveRelay {
     return hub.add();
   }
 
+  /** The latest usage estimate of a run this API already reads for its SSE clients (no new reads for it). */
+  latestUsage(runId: string): StreamEvent | undefined {
+    return this.hubs.get(runId)?.latestUsage();
+  }
+
   /** How many SSE subscribers of this process watch a run (for tests and metrics). */
   subscribers(runId: string): number {
     return this.hubs.get(runId)?.size ?? 0;
@@ -250,6 +255,10 @@ class RunHub {
     for (const controller of this.upstreams.values()) controller.abort();
     this.upstreams.clear();
     this.onClose();
+  }
+
+  latestUsage(): StreamEvent | undefined {
+    return this.buffer.findLast((event) => event.event === 'usage.updated');
   }
 
   /** The workers this hub reads the run's streams from now. */

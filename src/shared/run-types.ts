@@ -30,6 +30,19 @@ export interface Usage {
 
 export const emptyUsage = (): Usage => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
 
+/** A run's usage on one model (costs are per model: the API prices them when it reads them). */
+export interface ModelUsage {
+  model: string;
+  usage: Usage;
+}
+
+/** `list` with `usage` added to `model`'s entry (a new list: workflow state is replaced, not edited). */
+export function addModelUsage(list: readonly ModelUsage[], model: string, usage: Usage | undefined): ModelUsage[] {
+  if (!usage) return [...list];
+  const found = list.some((entry) => entry.model === model);
+  return found ? list.map((entry) => (entry.model === model ? { model, usage: addUsage(entry.usage, usage) } : entry)) : [...list, { model, usage: addUsage(emptyUsage(), usage) }];
+}
+
 export function addUsage(total: Usage, more: Usage | undefined): Usage {
   if (!more) return total;
   return {
@@ -66,6 +79,8 @@ export interface AgentTurnInput {
   /** How long a call that needs approval waits for a decision (default 24 h). */
   approvalTimeoutMs?: number;
   maxSteps: number;
+  /** The run's token budget (prompt and completion tokens of all its model steps); unset: none. */
+  maxTokens?: number;
   /** The model's context window in tokens (default 128,000): what is sent is fitted into it. */
   contextTokens?: number;
   /** MODEL_FALLBACKS: models tried in order while the one before stays unavailable, each for `attempts` attempts. */
@@ -101,6 +116,8 @@ export interface ExecutionSegment {
 export interface RunContinuation {
   segments: ExecutionSegment[];
   usage: Usage;
+  /** The same usage per model (runs continued before it existed have none). */
+  modelUsage?: ModelUsage[];
   /** Model steps run so far (maxSteps counts them over the whole run). */
   modelSteps: number;
   /** An approval wait in progress: it goes on, same step and deadline, in the new execution. */
@@ -158,6 +175,10 @@ export interface ToolCallRecord {
   /** What tool.started announced (live readers saw it; late ones rebuild it from here). */
   estimatedMs?: number;
   estimateSamples?: number;
+  /** What the call streamed (tool.output.delta) in its last attempt (`attempts`), if anything. */
+  output?: string;
+  /** The streamed output stopped at its limit: how much the tool wrote and how much was kept. */
+  outputTruncated?: TruncationInfo;
 }
 
 /** Order in which tool events happened within one tools step; ids are positions in this list. */
@@ -226,6 +247,10 @@ export interface RunState {
   messages?: ChatMessage[];
   output?: string;
   usage: Usage;
+  /** `usage` per model that answered (runs recorded before have none: all on the run's model). */
+  modelUsage?: ModelUsage[];
+  /** The run's token budget, when it has one (AgentTurnInput.maxTokens). */
+  maxTokens?: number;
   error?: RunError;
   /** Step number of steps[0]: steps of earlier executions (segments) are not in this state. */
   firstStep?: number;
@@ -302,6 +327,8 @@ export interface LlmStepInput {
   attemptBase?: number;
   /** A fallback model's activity: why the model before it was left, said by its first attempt's step.retrying. */
   retryReason?: string;
+  /** Runs with maxTokens: the budget and the run's tokens before this step (for usage.updated's fraction). */
+  budget?: { maxTokens: number; usedTokens: number };
 }
 
 export interface LlmStepResult {
@@ -333,8 +360,14 @@ export interface ToolActivityInput {
 }
 
 export type ToolActivityResult =
-  | ({ ok: true; result: string; attempts: number; truncated?: TruncationInfo; cached?: true } & AnnouncedEstimate)
-  | ({ ok: false; error: string; attempts: number } & AnnouncedEstimate);
+  | ({ ok: true; result: string; attempts: number; truncated?: TruncationInfo; cached?: true } & AnnouncedEstimate & StreamedOutput)
+  | ({ ok: false; error: string; attempts: number } & AnnouncedEstimate & StreamedOutput);
+
+/** What the attempt that returned streamed with context.output(), kept for late readers. */
+export interface StreamedOutput {
+  output?: string;
+  outputTruncated?: TruncationInfo;
+}
 
 /** What the call's tool.started said of its expected duration (the tool's recent p50), if anything. */
 export interface AnnouncedEstimate {

@@ -20,7 +20,7 @@ export function tailOfSteps(steps: StepRecord[], budget = tailBytes): StepRecord
 
 /** About what a call adds to a page (its strings dominate the JSON). */
 function callSize(call: ToolCallRecord): number {
-  return 200 + call.arguments.length + (call.result?.length ?? 0) + (call.error?.length ?? 0);
+  return 200 + call.arguments.length + (call.result?.length ?? 0) + (call.error?.length ?? 0) + (call.output?.length ?? 0);
 }
 
 const toolStepOverhead = (step: Extract<StepRecord, { kind: 'tools' }>) => 200 + step.events.length * 30;

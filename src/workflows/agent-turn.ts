@@ -14,6 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  addModelUsage,
   addUsage,
   emptyUsage,
   type AgentTurnInput,
@@ -73,6 +74,8 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     steps: [],
     stepCount: firstStep - 1,
     usage: continued?.usage ?? emptyUsage(),
+    modelUsage: continued?.modelUsage ?? [],
+    ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
     firstStep,
     segments,
   };
@@ -103,6 +106,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
       continued: {
         segments: [...segments, { executionId: workflowInfo().runId, firstStep, lastStep }],
         usage: state.usage,
+        modelUsage: state.modelUsage,
         modelSteps,
         ...(approval ? { approval } : {}),
       },
@@ -142,6 +146,8 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
       const record = addStep<LlmStepRecord>(state, { step: state.stepCount + 1, kind: 'llm', status: 'running' });
       modelSteps++;
       const stepInput: LlmStepInput = { runId, step: record.step, model: input.model, tools: input.tools, ...(input.contextTokens ? { contextTokens: input.contextTokens } : {}) };
+      // Only runs with a budget carry it: the inputs of runs without one stay as they were.
+      if (input.maxTokens) stepInput.budget = { maxTokens: input.maxTokens, usedTokens: state.usage.totalTokens };
       if (record.step === 1) {
         const messages = [...context, { role: 'user' as const, content: input.input }];
         if (JSON.stringify(messages).length <= inlineContextChars) stepInput.messages = messages;
@@ -159,10 +165,19 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
         ...(result.context ? { context: result.context } : {}),
       });
       state.usage = addUsage(state.usage, result.usage);
+      state.modelUsage = addModelUsage(state.modelUsage ?? [], model, result.usage);
       if (result.toolCalls.length === 0) {
         state.status = 'completed';
         state.output = result.text;
         return finish();
+      }
+      // Over its token budget: no tool runs whose results no model step would read.
+      if (input.maxTokens && state.usage.totalTokens >= input.maxTokens) {
+        return fail(
+          runErrorCodes.maxTokensExceeded,
+          `the run used ${state.usage.totalTokens} tokens of its budget of ${input.maxTokens} (maxTokens) and the model was still calling tools`,
+          failureTypes.maxTokensExceeded,
+        );
       }
       // Runs recorded before parallel tool calls ran them one by one through `runTool`.
       if (patched('parallel-tool-calls')) {
@@ -186,7 +201,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
       }
       throw error;
     }
-    if (error instanceof ApplicationFailure && (error.type === failureTypes.maxStepsExceeded || error.type === failureTypes.runFailed)) throw error;
+    if (error instanceof ApplicationFailure && (error.type === failureTypes.maxStepsExceeded || error.type === failureTypes.maxTokensExceeded || error.type === failureTypes.runFailed)) throw error;
     const code = failureType(error) === 'ContextWindowExceeded' ? runErrorCodes.contextWindowExceeded : runErrorCodes.modelStepFailed;
     return fail(code, failureMessage(error));
   }

@@ -29,12 +29,14 @@ export const decideApprovalUpdate = defineUpdate<{ callId: string; decision: App
 
 export const failureTypes = {
   maxStepsExceeded: 'MaxStepsExceeded',
+  maxTokensExceeded: 'MaxTokensExceeded',
   runFailed: 'RunFailed',
 } as const;
 
 /** Codes of run.failed errors that the workflow sets (Temporal's own ends add terminated, timed_out). */
 export const runErrorCodes = {
   maxStepsExceeded: 'max_steps_exceeded',
+  maxTokensExceeded: 'max_tokens_exceeded',
   modelStepFailed: 'model_step_failed',
   contextWindowExceeded: 'context_window_exceeded',
 } as const;
@@ -81,4 +83,4 @@ export const sessionStateQuery = defineQuery<SessionState>('sessionState');
 export const sessionContinuingMessage = 'the session is continuing as new; send the message again';
 
 /** Starts the next turn. Returns the new run's id. */
-export const sendMessageUpdate = defineUpdate<{ runId: string }, [{ input: string; maxSteps?: number }]>('sendMessage');
+export const sendMessageUpdate = defineUpdate<{ runId: string }, [{ input: string; maxSteps?: number; maxTokens?: number }]>('sendMessage');

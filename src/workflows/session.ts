@@ -40,7 +40,7 @@ export async function session(input: SessionInput): Promise<void> {
   setHandler(sessionStateQuery, () => ({ ...state, running: running?.turn.runId }));
   setHandler(
     sendMessageUpdate,
-    async ({ input: text, maxSteps }) => {
+    async ({ input: text, maxSteps, maxTokens }) => {
       // The API refuses a message while the previous turn's run is still running; one that comes
       // as that run closes waits here the moment it takes the session to record the end.
       await condition(() => running === undefined);
@@ -49,7 +49,7 @@ export async function session(input: SessionInput): Promise<void> {
       const child = await startChild(agentTurn, {
         workflowId: runId,
         // The turn hands back what it added, in at most the session's context size.
-        args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps, turnChars: input.contextChars }],
+        args: [{ ...input.turn, input: text, messages: context, maxSteps: maxSteps ?? input.turn.maxSteps, ...(maxTokens ? { maxTokens } : {}), turnChars: input.contextChars }],
         // A turn outlives nothing: closing the session abandons no run in the middle.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         ...(input.tenant ? { memo: { tenant: input.tenant }, typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }] } : {}),

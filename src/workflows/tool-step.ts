@@ -111,6 +111,9 @@ async function runCall(
     call.status = 'failed';
     call.error = outcome.error;
   }
+  // What it streamed, for readers that come late (the model reads the result, not this).
+  if (outcome.output) call.output = outcome.output;
+  if (outcome.outputTruncated) call.outputTruncated = outcome.outputTruncated;
   if (outcome.estimatedMs !== undefined && outcome.estimateSamples !== undefined) {
     call.estimatedMs = outcome.estimatedMs;
     call.estimateSamples = outcome.estimateSamples;

@@ -11,6 +11,7 @@ const runBody = fc.record(
     model: fc.constantFrom('scripted', 'other-model'),
     system: fc.string({ maxLength: 20 }),
     maxSteps: fc.integer({ min: 1, max: 5 }),
+    maxTokens: fc.integer({ min: 1, max: 100_000 }),
     tools: fc.subarray(['calculator', 'delete_file']),
     contextTokens: fc.constantFrom(1024, 8192),
     cache: fc.boolean(),
@@ -22,10 +23,10 @@ const runBody = fc.record(
   { requiredKeys: ['input'] },
 );
 const sessionBody = fc.record(
-  { system: fc.string({ maxLength: 20 }), model: fc.constant('scripted'), maxSteps: fc.integer({ min: 1, max: 5 }), contextTokens: fc.constant(4096), cache: fc.boolean(), tools: fc.subarray(['calculator']) },
+  { system: fc.string({ maxLength: 20 }), model: fc.constant('scripted'), maxSteps: fc.integer({ min: 1, max: 5 }), maxTokens: fc.integer({ min: 1, max: 100_000 }), contextTokens: fc.constant(4096), cache: fc.boolean(), tools: fc.subarray(['calculator']) },
   { requiredKeys: [] },
 );
-const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: ['input'] });
+const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }), maxTokens: fc.integer({ min: 1, max: 100_000 }) }, { requiredKeys: ['input'] });
 const approvalBody = fc.record({ approve: fc.boolean(), reason: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approve'] });
 const base64 = (bytes: fc.Arbitrary<Uint8Array>) => bytes.map((value) => Buffer.from(value).toString('base64'));
 /** Temporal's codec protocol: payloads with base64 metadata and data (ciphertext or junk, any encoding). */
@@ -60,7 +61,7 @@ const wrongValue = fc.oneof(
   huge,
   nested,
 );
-const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'tools', 'contextTokens', 'cache', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
+const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'maxTokens', 'tools', 'contextTokens', 'cache', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
 
 /** A valid body with one field replaced (or added) by a value of the wrong kind. */
 const mutatedBody = fc.tuple(validBody, field, wrongValue).map(([body, name, value]) => ({ ...body, [name]: value }));

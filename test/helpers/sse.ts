@@ -71,14 +71,39 @@ export function assembleText(events: ReceivedEvent[]): Map<number, string> {
 }
 
 /**
+ * The output a client assembles per call id: deltas of one attempt; a later attempt's replace an
+ * earlier one's, and a call that ended in a later attempt than its output's streamed none in it.
+ */
+export function assembleToolOutput(events: ReceivedEvent[]): Map<string, string> {
+  const calls = new Map<string, { attempt: number; text: string }>();
+  for (const event of events) {
+    const { callId } = event.data ?? {};
+    if (event.event === 'tool.output.delta') {
+      const call = calls.get(callId);
+      if (!call || call.attempt !== event.data.attempt) calls.set(callId, { attempt: event.data.attempt, text: event.data.delta });
+      else call.text += event.data.delta;
+    }
+    if ((event.event === 'tool.completed' || event.event === 'tool.failed') && calls.has(callId) && calls.get(callId)!.attempt !== event.data.attempts) {
+      calls.set(callId, { attempt: event.data.attempts, text: '' });
+    }
+  }
+  return new Map([...calls].map(([callId, call]) => [callId, call.text]));
+}
+
+/**
  * A key that grows along one stream: step, then start < body < end, then attempt and offset
- * (text) or the sum of the calls' marks (tools; finished counts as 1e6).
+ * (text) or the sums of the calls' marks (finished counts as 1e6), output attempts and offsets.
  */
 export function orderKey(id: string): number[] {
   if (id === 'done') return [Infinity];
   const [step, middle, last] = id.split('.');
   if (middle === 'done') return [Number(step), 2];
-  if (middle === 't') return [Number(step), 1, 0, last!.split('-').reduce((sum, mark) => sum + (mark === 'd' ? 1e6 : Number(mark)), 0)];
+  if (middle === 't') {
+    // Per call: the mark, then (streamed output) ~attempt~offset; a finished call drops its output.
+    const calls = last!.split('-').map((call) => call.split('~').map((part) => (part === 'd' ? 1e6 : Number(part))));
+    const sum = (index: number) => calls.reduce((total, call) => total + (call[index] ?? 0), 0);
+    return [Number(step), 1, 0, sum(0), sum(1), sum(2)];
+  }
   if (middle === '0') return [Number(step), 0];
   // context.trimmed comes after its attempt's retry (offset 0) and before its text.
   if (last === 'c') return [Number(step), 1, Number(middle), 0.5];
@@ -94,9 +119,16 @@ export function assertIncreasingIds(events: ReceivedEvent[]): void {
     }
     return 0;
   };
+  // usage.updated names no place of its own: it carries the id of the event before it.
   for (let i = 1; i < events.length; i++) {
-    if (compare(orderKey(events[i - 1]!.id), orderKey(events[i]!.id)) >= 0) {
-      throw new Error(`ids must increase: ${events[i - 1]!.id} then ${events[i]!.id}`);
+    if (events[i]!.event === 'usage.updated' && events[i]!.id !== events[i - 1]!.id) {
+      throw new Error(`usage.updated must repeat the id before it: ${events[i - 1]!.id} then ${events[i]!.id}`);
+    }
+  }
+  const placed = events.filter((event) => event.event !== 'usage.updated');
+  for (let i = 1; i < placed.length; i++) {
+    if (compare(orderKey(placed[i - 1]!.id), orderKey(placed[i]!.id)) >= 0) {
+      throw new Error(`ids must increase: ${placed[i - 1]!.id} then ${placed[i]!.id}`);
     }
   }
 }

@@ -28,6 +28,8 @@ export type FitContextReport = ContextTrimReport;
 export interface FitContextResult {
   messages: ChatMessage[];
   fits: boolean;
+  /** Prompt tokens of what is sent (messages, reply priming and tool definitions), as counted. */
+  tokens: number;
   /** Undefined when nothing was trimmed and the conversation fits. */
   report?: FitContextReport;
 }
@@ -52,7 +54,7 @@ export function fitContext(messages: readonly ChatMessage[], options: FitContext
   const budget = maxTokens - reserveTokens;
   const tokens = messages.map((message) => messageTokens(message, counter));
   const tokensBefore = tokens.reduce((sum, count) => sum + count, tokensPerReply + (options.toolsTokens ?? 0));
-  if (tokensBefore <= budget) return { messages: [...messages], fits: true };
+  if (tokensBefore <= budget) return { messages: [...messages], fits: true, tokens: tokensBefore };
 
   // kept[i] is messages[i], its note, or undefined once its group is dropped.
   const kept: Array<ChatMessage | undefined> = [...messages];
@@ -89,6 +91,7 @@ export function fitContext(messages: readonly ChatMessage[], options: FitContext
   return {
     messages: fitted,
     fits: total <= budget,
+    tokens: total,
     report: {
       tokensBefore,
       tokensAfter: total,

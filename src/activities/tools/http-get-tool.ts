@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
 import { checkAddress, type AddressPolicy } from './address-policy';
 import { ToolInputError, type ToolContext, type ToolDefinition } from './registry';
@@ -37,6 +38,13 @@ interface Response {
   url: string;
 }
 
+/** Text a watcher can read as it arrives: text/*, JSON, XML, JavaScript, forms, or no type said. */
+export function isTextual(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  return type.startsWith('text/') || /[/+](?:json|xml|javascript|ecmascript|x-www-form-urlencoded|x-ndjson|yaml|csv)$/.test(type);
+}
+
 function checkedLookup(policy: AddressPolicy, host: string): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
@@ -68,10 +76,18 @@ function getOnce(url: URL, options: HttpGetOptions, context: ToolContext): Promi
         const parts: Buffer[] = [];
         let received = 0;
         let truncated = false;
+        // The body's text streams to watchers as it arrives (tool.output.delta); not a redirect's.
+        const redirect = (response.statusCode ?? 0) >= 300 && (response.statusCode ?? 0) < 400 && Boolean(response.headers.location);
+        const decoder = !redirect && isTextual(response.headers['content-type']) ? new StringDecoder('utf8') : undefined;
+        const stream = (bytes: Buffer) => {
+          const text = decoder?.write(bytes);
+          if (text) context.output(text);
+        };
         response.on('data', (chunk: Buffer) => {
           const room = options.maxBytes - received;
           if (chunk.length > room) {
             parts.push(chunk.subarray(0, room));
+            stream(chunk.subarray(0, room));
             received += room;
             truncated = true;
             response.destroy();
@@ -79,6 +95,7 @@ function getOnce(url: URL, options: HttpGetOptions, context: ToolContext): Promi
             return;
           }
           parts.push(chunk);
+          stream(chunk);
           received += chunk.length;
           context.progress({ message: `${received} bytes`, ...(total ? { fraction: Math.min(1, received / total) } : {}), data: { bytes: received } });
         });
@@ -86,6 +103,8 @@ function getOnce(url: URL, options: HttpGetOptions, context: ToolContext): Promi
         const finish = () => {
           if (finished) return;
           finished = true;
+          const rest = decoder?.end();
+          if (rest) context.output(rest);
           resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(parts).toString('utf8'), truncated, url: url.toString() });
         };
         response.on('end', finish);

@@ -10,6 +10,12 @@ import { ToolConcurrency, type ToolConcurrencyOptions } from './concurrency-limi
 export interface ToolContext {
   /** Reports progress: it reaches SSE clients at once as tool.progress, and heartbeats the call. */
   progress(update: ToolProgress): void;
+  /**
+   * Streams output text: it reaches SSE clients at once as tool.output.delta, and late readers
+   * read it from the call's result. Up to TOOL_OUTPUT_MAX_BYTES (and a quarter of the call's
+   * result budget); the rest is left out, as `outputTruncated` says. The model gets the result.
+   */
+  output(text: string): void;
   /** Fires when the call is cancelled (the run was cancelled or the call timed out). */
   signal: AbortSignal;
   /** 1 on the first attempt. */

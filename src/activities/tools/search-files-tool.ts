@@ -102,7 +102,11 @@ export function createSearchFilesTool(workspace: Workspace, limits: SearchLimits
             if (bytes && !bytes.includes(0)) {
               const room = limits.maxMatches - matches.length;
               const found = matcher ? await matcher.matchLines(bytes, room) : plainMatches(bytes, pattern, room);
-              for (const match of found) matches.push({ path: shown, ...match });
+              for (const match of found) {
+                matches.push({ path: shown, ...match });
+                // Each match streams to watchers as it is found (tool.output.delta).
+                context.output(`${shown}:${match.line}: ${match.text}\n`);
+              }
             }
           }
           scanned++;

@@ -9,11 +9,14 @@ import { loopbackHostsOnly } from './auth/host-check';
 import { writeRateLimit, type WriteRateLimits } from './auth/rate-limit';
 import { StreamTokens } from './auth/stream-tokens';
 import { codecRouter } from './codec-router';
+import { createOpenApiDocument } from './openapi/document';
+import { referenceRouter } from './openapi/reference-router';
 import { RunAdmission } from './run-admission';
 import { HttpError, errorHandler, notFoundHandler } from './errors';
 import { runsRouter, type RunsRouterOptions } from './runs-router';
 import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
+import { chatRouter } from './chat-router';
 import { toolsRouter } from './tools-router';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ToolStats } from '../activities/tools/tool-stats';
@@ -58,6 +61,9 @@ export function createApp(options: AppOptions): Express {
   // The codec endpoint answers its own CORS (the Temporal UI's origins too).
   app.use((request, response, next) => (request.path.startsWith('/codec/') ? next() : apiCors(request, response, next)));
   if (access.loopbackOnly) app.use(loopbackHostsOnly());
+  // GET /openapi.json and /docs, no key needed: the document is made once, from the schemas and limits the routers use.
+  const openApi = createOpenApiDocument({ limits: options.limits, toolNames: options.toolNames, access, streamTokenTtlSeconds: streamTokens.ttlSeconds, toolsListed: options.tools !== undefined });
+  app.use(referenceRouter(openApi));
 
   app.get('/healthz', async (_request, response) => {
     try {
@@ -71,17 +77,19 @@ export function createApp(options: AppOptions): Express {
   // Every /v1 route: who is calling, their budget of writes, then the scope the route needs (stream tokens: reads of one run).
   app.use('/v1', authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open }), writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open }), jsonOnly, express.json({ limit: '2mb' }));
   app.post('/v1/runs', requireScope('runs:write'));
-  app.get(['/v1/runs/:runId', '/v1/runs/:runId/events'], requireScope('runs:read'));
+  app.get(['/v1/runs', '/v1/runs/:runId', '/v1/runs/:runId/events'], requireScope('runs:read'));
   app.post('/v1/runs/:runId/stream-tokens', requireScope('runs:read'));
   app.post('/v1/runs/:runId/cancel', requireScope('runs:cancel'));
   app.post('/v1/runs/:runId/approvals/:callId', requireScope('approvals:decide'));
-  app.use('/v1/sessions', requireScope('sessions'));
+  app.use(['/v1/sessions', '/v1/chat'], requireScope('sessions'));
   app.get('/v1/tools', requireScope('runs:read'));
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
   app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open, admission }));
   if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { refreshMs: 2000, log }) }));
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
+  // The AI SDK's useChat protocol over sessions (chat-router.ts).
+  app.use('/v1', chatRouter({ ...options, open: access.open, admission, log, sessions: new SessionStore(options.client, options.taskQueue) }));
   app.use(notFoundHandler);
   app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));
   return app;

@@ -16,7 +16,7 @@ import { HttpError } from './errors';
 // on loopback. The browser calls it from the UI's origin (CORS, credentials allowed).
 
 const base64 = z.string().max(64 * 1024 * 1024).regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'not base64');
-const payloadsBody = z.object({
+export const payloadsBody = z.object({
   payloads: z
     .array(z.object({ metadata: z.record(z.string().max(256), base64).optional(), data: base64.optional() }))
     .max(10_000),

@@ -24,9 +24,22 @@ export const maxTokensSchema = z
   .max(1_000_000_000, 'maxTokens may be at most 1,000,000,000')
   .optional();
 
+/** A run's task or a session's message. The meta is for the OpenAPI document (src/api/openapi/). */
+const inputSchema = z
+  .string({ error: 'input must be a string' })
+  .refine((value) => value.trim() !== '', 'input must not be empty')
+  .meta({ pattern: '\\S', description: 'The task (a session: the message); not empty or only whitespace.' });
+
+/** A tool the model may call: one of the registry's, listed in the document as they are at start. */
+const toolNameSchema = (toolNames: string[]) =>
+  z
+    .string()
+    .refine((name) => toolNames.includes(name), { message: `unknown tool; known tools: ${toolNames.join(', ')}` })
+    .meta(toolNames.length > 0 ? { enum: toolNames } : {});
+
 export function runRequestSchema(limits: { maxSteps: number; toolNames: string[] }) {
   return z.strictObject({
-    input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
+    input: inputSchema,
     model: z.string().min(1).max(200).optional(),
     system: z.string().optional(),
     maxSteps: z.number().int().min(1).max(limits.maxSteps).optional(),
@@ -35,10 +48,25 @@ export function runRequestSchema(limits: { maxSteps: number; toolNames: string[]
     contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
     /** false: tools with a cache policy run every time; their results are not kept either. */
     cache: z.boolean().optional(),
-    tools: z
-      .array(z.string().refine((name) => limits.toolNames.includes(name), { message: `unknown tool; known tools: ${limits.toolNames.join(', ')}` }))
-      .optional(),
+    tools: z.array(toolNameSchema(limits.toolNames)).optional(),
   });
+}
+
+/** The bodies of POST /v1/sessions and POST /v1/sessions/:sessionId/messages. */
+export function sessionRequestSchemas(limits: { maxSteps: number; toolNames: string[] }) {
+  const maxSteps = z.number().int().min(1).max(limits.maxSteps).optional();
+  return {
+    create: z.strictObject({
+      model: z.string().min(1).max(200).optional(),
+      system: z.string().optional(),
+      maxSteps,
+      maxTokens: maxTokensSchema,
+      contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
+      cache: z.boolean().optional(),
+      tools: z.array(toolNameSchema(limits.toolNames)).optional(),
+    }),
+    message: z.strictObject({ input: inputSchema, maxSteps, maxTokens: maxTokensSchema }),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
+import { listMemo } from './run-list';
 import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, RunState, RunSummary } from '../shared/run-types';
 import { RunNotFoundError } from './run-reader';
 import { tenantSearchAttribute } from '../shared/search-attributes';
@@ -44,7 +45,8 @@ export class RunStore {
       workflowId: runId,
       taskQueue: this.taskQueue,
       args: [input],
-      memo: { tenant },
+      // The model and the task's start: what GET /v1/runs shows of each run (run-list.ts).
+      memo: { tenant, ...listMemo(input) },
       typedSearchAttributes: [{ key: tenantSearchAttribute, value: tenant }],
       ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });

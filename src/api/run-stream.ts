@@ -1,4 +1,4 @@
-import { accept, formatCursor, type Cursor } from '../shared/event-position';
+import { accept, beginning, formatCursor, type Cursor } from '../shared/event-position';
 import type { RunEvent, StreamEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
 import { durableEvents } from './durable-events';
@@ -99,6 +99,43 @@ async function readState(sources: RunStreamSources, runId: string, signal: Abort
     }
   }
   return undefined;
+}
+
+/**
+ * Where the run is now, for a viewer that wants no history (`?from=latest`): the position after
+ * every event durable state and this API's relay hold for the run. A stream from there sends only
+ * what happens next (exactly: the cursor is a position like any other).
+ */
+export async function liveEdge(runId: string, sources: RunStreamSources, signal: AbortSignal): Promise<Cursor | undefined> {
+  const subscription = sources.relay.subscribe(runId);
+  try {
+    const aborted = abortPromise(signal);
+    const cursor = { value: beginning as Cursor };
+    for (;;) {
+      const state = await readState(sources, runId, signal, aborted, false, firstStepToRead(cursor.value));
+      if (!state) return undefined;
+      let pending = subscription.drain();
+      const passPending = () => {
+        for (let progressed = true; progressed; ) {
+          progressed = false;
+          pending = pending.filter((event) => {
+            const out = take(cursor, event);
+            if (typeof out === 'object') progressed = true;
+            return out === 'gap';
+          });
+        }
+      };
+      for (const event of durableEvents(state)) {
+        passPending();
+        take(cursor, event);
+      }
+      passPending();
+      // A long run's durable state comes in windows: read on to its last step.
+      if (state.nextStep === undefined) return cursor.value;
+    }
+  } finally {
+    subscription.close();
+  }
 }
 
 /**

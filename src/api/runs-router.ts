@@ -1,6 +1,7 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { Router, type Request } from 'express';
-import { beginning, parseCursor, type Cursor } from '../shared/event-position';
+import { beginning, formatCursor, parseCursor, type Cursor } from '../shared/event-position';
+import type { RunEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
@@ -8,13 +9,14 @@ import { describeIssues, maxStartPayloadChars, runRequestSchema } from './run-re
 import { RunReader, type RunView } from './run-reader';
 import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
-import { streamRun, type RunStreamOptions } from './run-stream';
+import { liveEdge, streamRun, type RunStreamOptions } from './run-stream';
 import { SharedRunSources } from './shared-sources';
 import { pipeEventsToResponse, type SseOptions } from './sse';
 import { principalOf } from './auth/authenticate';
 import type { StreamTokens } from './auth/stream-tokens';
 import type { RunAdmission } from './run-admission';
 import { RunCosts } from './run-costs';
+import { listRuns, parseRunListQuery } from './run-list';
 import { streamingUsage } from './live-usage';
 import { addUsage } from '../shared/run-types';
 import { costFor, type PriceTable } from '../shared/prices';
@@ -35,9 +37,9 @@ export interface RunsRouterOptions extends RunDefaults {
   prices?: PriceTable;
 }
 
-const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
+export const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
 
-const fromStepSchema = z.coerce.number({ error: 'fromStep must be a step number (1 or more)' }).int().min(1).max(1_000_000).optional();
+export const fromStepSchema = z.coerce.number({ error: 'fromStep must be a step number (1 or more)' }).int().min(1).max(1_000_000).optional();
 
 /** Calls waiting for a human decision (runs recorded before the summary listed them). */
 function pendingApprovals(state: RunView) {
@@ -47,6 +49,16 @@ function pendingApprovals(state: RunView) {
       ? step.calls.filter((call) => !call.decision).map((call) => ({ step: step.step, callId: call.callId, name: call.name, arguments: call.arguments, deadline: step.deadline }))
       : [],
   );
+}
+
+/**
+ * `?from=latest`: stream.live first, with the live edge as its id, so that a client that
+ * reconnects before anything happened resumes from the edge, not from the run's beginning.
+ */
+async function* startingAt(runId: string, edge: Cursor, events: AsyncGenerator<RunEvent[]>): AsyncGenerator<RunEvent[]> {
+  const step = edge.at === 'beginning' || edge.at === 'run-start' || edge.at === 'run-end' ? 0 : edge.step;
+  yield [{ event: 'stream.live', id: formatCursor(edge), data: { runId, step } }];
+  yield* events;
 }
 
 const withCost = <T extends object>(step: T, cost: ReturnType<RunCosts['ofStep']>) => (cost ? { ...step, cost } : step);
@@ -118,6 +130,12 @@ export function runsRouter(options: RunsRouterOptions): Router {
     });
   });
 
+  // The caller's runs, newest first, a page at a time (run-list.ts).
+  router.get('/runs', async (request, response) => {
+    const query = parseRunListQuery(request.query);
+    response.json(await listRuns(options.client, options.client.options.namespace, principalOf(request).tenant, query, options.streamTokens));
+  });
+
   router.post('/runs/:runId/stream-tokens', async (request, response) => {
     const state = await loadRun(request);
     const { token, expiresAt } = await options.streamTokens.mint(state.runId, principalOf(request).tenant);
@@ -158,13 +176,31 @@ export function runsRouter(options: RunsRouterOptions): Router {
 
   router.get('/runs/:runId/events', async (request, response) => {
     const lastEventId = request.header('last-event-id') ?? (typeof request.query.lastEventId === 'string' ? request.query.lastEventId : undefined);
+    const fromQuery = request.query.from;
+    if (fromQuery !== undefined && fromQuery !== 'latest' && fromQuery !== 'beginning') {
+      throw new HttpError(400, 'invalid_request', 'from must be "latest" (start at the live edge, no history) or "beginning"');
+    }
     let from: Cursor = beginning;
-    if (lastEventId !== undefined && lastEventId !== '') {
+    const resuming = lastEventId !== undefined && lastEventId !== '';
+    if (resuming) {
       const position = parseCursor(lastEventId);
       if (!position) throw new HttpError(400, 'invalid_last_event_id', `"${lastEventId.slice(0, 100)}" is not an event id of this API`);
       from = position;
     }
     const state = await loadRun(request, true);
+    // ?from=latest: no history, only what happens next. A reconnect's Last-Event-ID wins (the
+    // first frame gave the client the edge's id, so it resumes exactly from there).
+    if (!resuming && fromQuery === 'latest') {
+      const edge = await liveEdge(state.runId, sources, AbortSignal.timeout(30_000));
+      if (edge) from = edge;
+    }
+    // A client that has the run's end has all there is: 204 tells EventSource to stop
+    // reconnecting (an empty 200 would have it reconnect every few seconds for ever). It may
+    // come a moment before Temporal records the close (the end is read from the run's state).
+    if (from.at === 'run-end') {
+      response.status(204).end();
+      return;
+    }
     // A tenant's open streams on this replica are capped: one client cannot hold them all.
     const { tenant } = principalOf(request);
     const open = openStreams.get(tenant) ?? 0;
@@ -180,7 +216,8 @@ export function runsRouter(options: RunsRouterOptions): Router {
       if (left > 0) openStreams.set(tenant, left);
       else openStreams.delete(tenant);
     });
-    await pipeEventsToResponse(response, streamRun(state.runId, from, sources, abort.signal, streamOptions), options.stream);
+    const events = streamRun(state.runId, from, sources, abort.signal, streamOptions);
+    await pipeEventsToResponse(response, !resuming && fromQuery === 'latest' ? startingAt(state.runId, from, events) : events, options.stream);
   });
 
   router.post('/runs/:runId/approvals/:callId', async (request, response) => {

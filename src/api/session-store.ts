@@ -25,9 +25,17 @@ export class SessionStore {
     private readonly taskQueue: string,
   ) {}
 
-  async create(input: SessionInput & { tenant: string }): Promise<string> {
-    const sessionId = `ses_${randomUUID()}`;
-    await this.client.workflow.start(sessionWorkflowType, { workflowId: sessionId, taskQueue: this.taskQueue, args: [input], memo: { tenant: input.tenant }, typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }] });
+  /** @param givenId an id the caller derives (a chat's, chat-request.ts): a running session with it is kept, not duplicated. */
+  async create(input: SessionInput & { tenant: string }, givenId?: string): Promise<string> {
+    const sessionId = givenId ?? `ses_${randomUUID()}`;
+    await this.client.workflow.start(sessionWorkflowType, {
+      workflowId: sessionId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      memo: { tenant: input.tenant },
+      typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }],
+      ...(givenId ? { workflowIdConflictPolicy: 'USE_EXISTING' as const } : {}),
+    });
     return sessionId;
   }
 

@@ -5,7 +5,7 @@ import type { StreamTokens } from './auth/stream-tokens';
 import type { RunAdmission } from './run-admission';
 import { HttpError } from './errors';
 import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
-import { describeIssues, maxTokensSchema } from './run-request';
+import { describeIssues, sessionRequestSchemas } from './run-request';
 import { SessionNotFoundError, TurnRefusedError, type SessionStore } from './session-store';
 
 export interface SessionsRouterOptions extends RunDefaults {
@@ -18,24 +18,33 @@ export interface SessionsRouterOptions extends RunDefaults {
   admission?: RunAdmission;
 }
 
+/**
+ * A session's next turn: admitted against the tenant's running runs, refused (409) while the last
+ * turn runs, 404 for a session that is not the tenant's. Returns the turn's run id. Shared with
+ * the chat route (chat-router.ts).
+ */
+export async function sendTurn(
+  options: Pick<SessionsRouterOptions, 'sessions' | 'admission' | 'open'>,
+  tenant: string,
+  sessionId: string,
+  message: { input: string; maxSteps?: number; maxTokens?: number },
+): Promise<string> {
+  await options.admission?.admit(tenant);
+  try {
+    return await options.sessions.send(sessionId, message, options.open ? undefined : tenant);
+  } catch (error) {
+    options.admission?.release(tenant);
+    if (error instanceof TurnRefusedError) throw new HttpError(409, 'turn_in_progress', error.message);
+    if (error instanceof SessionNotFoundError) throw new HttpError(404, 'session_not_found', error.message);
+    throw error;
+  }
+}
+
 export function sessionsRouter(options: SessionsRouterOptions): Router {
   const { sessions, limits } = options;
   const router = Router();
-  const maxSteps = z.number().int().min(1).max(limits.maxSteps).optional();
-  const createSchema = z.strictObject({
-    model: z.string().min(1).max(200).optional(),
-    system: z.string().optional(),
-    maxSteps,
-    maxTokens: maxTokensSchema,
-    contextTokens: z.number().int().min(1024).max(100_000_000).optional(),
-    cache: z.boolean().optional(),
-    tools: z.array(z.string().refine((name) => options.toolNames.includes(name), { message: `unknown tool; known tools: ${options.toolNames.join(', ')}` })).optional(),
-  });
-  const messageSchema = z.strictObject({
-    input: z.string({ error: 'input must be a string' }).refine((value) => value.trim() !== '', 'input must not be empty'),
-    maxSteps,
-    maxTokens: maxTokensSchema,
-  });
+  // Shared with the OpenAPI document (src/api/openapi/), built from the same limits.
+  const { create: createSchema, message: messageSchema } = sessionRequestSchemas({ maxSteps: limits.maxSteps, toolNames: options.toolNames });
   const links = (sessionId: string) => ({ self: `/v1/sessions/${sessionId}`, messages: `/v1/sessions/${sessionId}/messages` });
 
   const json = <T>(request: Request, schema: z.ZodType<T>): T => {
@@ -71,25 +80,16 @@ export function sessionsRouter(options: SessionsRouterOptions): Router {
     if (body.input.length > limits.maxInputChars) {
       throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
     }
-    try {
-      const { tenant } = principalOf(request);
-      await options.admission?.admit(tenant);
-      const runId = await sessions.send(id, body, options.open ? undefined : tenant).catch((error: unknown) => {
-        options.admission?.release(tenant);
-        throw error;
-      });
-      const { token, expiresAt } = await options.streamTokens.mint(runId, tenant);
-      response.status(202).json({
-        sessionId: id,
-        runId,
-        streamToken: token,
-        streamTokenExpiresAt: expiresAt,
-        links: { run: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events?token=${encodeURIComponent(token)}`, session: `/v1/sessions/${id}` },
-      });
-    } catch (error) {
-      if (error instanceof TurnRefusedError) throw new HttpError(409, 'turn_in_progress', error.message);
-      notFound(error);
-    }
+    const { tenant } = principalOf(request);
+    const runId = await sendTurn(options, tenant, id, body);
+    const { token, expiresAt } = await options.streamTokens.mint(runId, tenant);
+    response.status(202).json({
+      sessionId: id,
+      runId,
+      streamToken: token,
+      streamTokenExpiresAt: expiresAt,
+      links: { run: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events?token=${encodeURIComponent(token)}`, session: `/v1/sessions/${id}` },
+    });
   });
 
   router.get('/sessions/:sessionId', async (request, response) => {

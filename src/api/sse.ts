@@ -6,7 +6,7 @@ import { CatchUp, catchUpFrameMs } from './catch-up';
 // connections open through proxies; headers keep proxies from buffering.
 
 /** Waits for the client to take more, or to go; leaves no listener behind either way. */
-function drainOrClose(response: Response): Promise<void> {
+export function drainOrClose(response: Response): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done);

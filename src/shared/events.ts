@@ -41,6 +41,11 @@ export type RunEventBody =
   | { event: 'run.started'; data: Base & { input: string; model: string } }
   /** No worker has taken the run yet (all busy, or none polling). Not a position: its id is the client's. */
   | { event: 'run.queued'; data: Base & { reason: string } }
+  /**
+   * `?from=latest` only, first: the stream starts at the live edge (no history). Not a position
+   * of its own: its id is the edge, so a reconnect resumes from there.
+   */
+  | { event: 'stream.live'; data: Base }
   | { event: 'step.started'; data: Base & { kind: StepKind } }
   | { event: 'context.trimmed'; data: Base & { attempt: number } & ContextTrimReport }
   | { event: 'text.delta'; data: Base & { attempt: number; delta: string } }

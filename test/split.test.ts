@@ -106,6 +106,43 @@ describe('split deployment', () => {
     assert.equal(assembleToolOutput(late.events).get(live[0]!.data.callId), output);
   });
 
+  test('when two worker processes run a deployment’s tool calls, then both feed one set of tool stats that every API reads', async () => {
+    const stats = async (api: string) => {
+      const body = (await (await fetch(`${api}/v1/tools`)).json()) as { tools: Array<{ name: string; stats?: { calls: number } }> };
+      return body.tools.find((tool) => tool.name === 'calculator')?.stats?.calls ?? 0;
+    };
+    const before = await stats(apis[1]!);
+    const runIds: string[] = [];
+    for (let index = 0; index < 6; index++) {
+      const runId = await startRun(apis[index % 2]!, toolCallScriptInput(['calculator', { expression: `${index}+1` }], ['calculator', { expression: `${index}*2` }], ['calculator', { expression: `${index}-3` }]));
+      const { events } = await readSse(`${apis[index % 2]!}/v1/runs/${runId}/events`);
+      assert.equal(events.at(-1)?.event, 'run.completed');
+      runIds.push(runId);
+    }
+    // Which worker process ran each call: the identity on its history's ActivityTaskStarted.
+    const identities = new Set<string>();
+    let calls = 0;
+    for (const runId of runIds) {
+      const history = await environment.client.workflow.getHandle(runId).fetchHistory();
+      const scheduled = new Map<string, string>();
+      for (const event of history.events ?? []) {
+        const attributes = event.activityTaskScheduledEventAttributes;
+        if (attributes) scheduled.set(String(event.eventId), attributes.activityType?.name ?? '');
+        const started = event.activityTaskStartedEventAttributes;
+        if (started && scheduled.get(String(started.scheduledEventId)) === 'tool:calculator') {
+          calls++;
+          identities.add(started.identity ?? '');
+        }
+      }
+    }
+    assert.equal(calls, 18);
+    assert.equal(identities.size, 2, 'both worker processes ran calls');
+    let after = before;
+    for (const deadline = Date.now() + 30_000; after < before + calls && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) after = await stats(apis[1]!);
+    assert.equal(after - before, calls, 'every call of both workers, in one set of stats');
+    assert.equal(await stats(apis[0]!), after, 'the same on the other API');
+  });
+
   test('when a worker stream is asked without the relay secret, then it refuses', async () => {
     const attempts: Array<Record<string, string>> = [{}, { authorization: 'Bearer wrong' }];
     for (const headers of attempts) {

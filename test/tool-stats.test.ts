@@ -40,18 +40,21 @@ const survey: ToolDefinition<{ fail: boolean }> = {
 
 let temporal: TestTemporal;
 let first: TestStack;
-let second: TestStack;
+/** Another deployment in the same namespace (its own task queue): its own analytics. */
+let other: TestStack;
 
 before(async () => {
   temporal = await startTemporal();
   const tools = () => new ToolRegistry([...defaultTools(loadConfig({}).tools), survey]);
   first = await startTestStack(temporal, responder, { tools: tools() });
-  second = await startTestStack(temporal, responder, { tools: tools() });
+  // Workers of one deployment sharing the analytics are separate processes (the SDK allows one
+  // worker per task queue in a process): split.test.ts shows that.
+  other = await startTestStack(temporal, responder, { tools: tools() });
 });
 
 after(async () => {
   await first?.close();
-  await second?.close();
+  await other?.close();
   await temporal?.teardown();
 });
 
@@ -70,13 +73,13 @@ test('the percentiles of a tool: over the durations of calls that ran and succee
   assert.deepEqual(summary.survey, { calls: 12, errors: 1, cacheHits: 1, samples: 10, p50Ms: 600, p90Ms: 1000 });
 });
 
-test('calls on two workers feed one set of stats: GET /v1/tools, estimates on tool.started, and the time left on progress', async () => {
+test('calls feed the deployment’s stats: GET /v1/tools, estimates on tool.started, and the time left on progress', async () => {
   const early = await run(first, 'survey once');
   assert.equal(find(early, 'tool.started').estimatedMs, undefined, 'no history yet: no estimate');
   const progress = find(early, 'tool.progress');
   assert.ok(progress.etaMs > 20 && progress.etaMs < 2000, `half done after about 75 ms: about 75 ms left, said ${progress.etaMs}`);
-  for (const stack of [first, second, second]) await run(stack, 'survey again');
-  await run(second, 'survey and fail');
+  for (let index = 0; index < 3; index++) await run(first, 'survey again');
+  await run(first, 'survey and fail');
 
   // Every worker's samples, together (they are sent every 2 s and read every 2 s).
   let listed: any;
@@ -96,7 +99,7 @@ test('calls on two workers feed one set of stats: GET /v1/tools, estimates on to
   assert.equal(listed.policy.maximumAttempts, 3);
 
   // Every tool is listed, with its schema; http_get with its cache policy.
-  const all = (await second.get('/v1/tools')).body.tools as Array<{ name: string; source: string; policy: { cacheTtlMs?: number } }>;
+  const all = (await first.get('/v1/tools')).body.tools as Array<{ name: string; source: string; policy: { cacheTtlMs?: number } }>;
   assert.deepEqual(all.map((tool) => tool.name).sort(), [...new ToolRegistry([...defaultTools(loadConfig({}).tools), survey]).names].sort());
   assert.equal(all.find((tool) => tool.name === 'http_get')?.policy.cacheTtlMs, 60_000);
   assert.equal(all.find((tool) => tool.name === 'calculator')?.source, 'built-in');
@@ -106,4 +109,16 @@ test('calls on two workers feed one set of stats: GET /v1/tools, estimates on to
   for (const deadline = Date.now() + 20_000; started.estimatedMs === undefined && Date.now() < deadline; ) started = find(await run(first, 'survey with an estimate'), 'tool.started');
   assert.ok(started.estimatedMs >= 140 && started.estimatedMs < 2000, `estimate ${started.estimatedMs}`);
   assert.ok(started.estimateSamples >= 4);
+
+  // Another deployment on the same Temporal keeps its own analytics, and takes samples with its
+  // own workers (one workflow per task queue).
+  const elsewhere = (await other.get('/v1/tools')).body.tools.find((tool: { name: string }) => tool.name === 'survey');
+  assert.ok(!(elsewhere.stats?.calls > 0), 'not the other deployment’s calls');
+  await run(other, 'survey elsewhere');
+  let counted: any;
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(250)) {
+    counted = (await other.get('/v1/tools')).body.tools.find((tool: { name: string }) => tool.name === 'survey');
+    if (counted.stats?.calls >= 1) break;
+  }
+  assert.equal(counted.stats.calls, 1);
 });

@@ -23,6 +23,8 @@ export interface ActivityDependencies {
   /** Model steps read their run's conversation through it (a client on the worker's connection). */
   client?: Client;
   toolResultMaxBytes?: number;
+  /** The worker's task queue: where its tool analytics workflow runs (tools/tool-stats.ts). */
+  taskQueue?: string;
   /** TOOL_OUTPUT_MAX_BYTES: the most output one call streams (run-tool.ts). */
   toolOutputMaxBytes?: number;
   heartbeatIntervalMs?: number;
@@ -53,7 +55,7 @@ export function createActivities(dependencies: ActivityDependencies) {
       toolResultMaxBytes: dependencies.toolResultMaxBytes,
       toolOutputMaxBytes: dependencies.toolOutputMaxBytes,
       cache: dependencies.client ? new ToolResultCache(dependencies.client, warn) : undefined,
-      stats: dependencies.client ? new ToolStats(dependencies.client, { log: warn }) : undefined,
+      stats: dependencies.client && dependencies.taskQueue ? new ToolStats(dependencies.client, { taskQueue: dependencies.taskQueue, log: warn }) : undefined,
     }),
   };
 }

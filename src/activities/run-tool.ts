@@ -97,7 +97,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   publish({ position: { kind: 'step-start', step }, event: 'step.started', data: { runId, step, kind: 'tools' } });
   const startedAt = Date.now();
   publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments, ...estimate } });
-  const record = (ok: boolean, cached = false) => dependencies.stats?.record({ tool: name, ms: Date.now() - startedAt, ok, cached }, context.info.taskQueue);
+  const record = (ok: boolean, cached = false) => dependencies.stats?.record({ tool: name, ms: Date.now() - startedAt, ok, cached });
 
   const maxBytes = Math.min(dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes, input.maxResultBytes ?? Number.POSITIVE_INFINITY);
   // Streamed output is kept in the result too (for late readers), so it has a share of the

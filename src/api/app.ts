@@ -86,7 +86,7 @@ export function createApp(options: AppOptions): Express {
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
   app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open, admission }));
-  if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { refreshMs: 2000, log }) }));
+  if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { taskQueue: options.taskQueue, refreshMs: 2000, log }) }));
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
   // The AI SDK's useChat protocol over sessions (chat-router.ts).
   app.use('/v1', chatRouter({ ...options, open: access.open, admission, log, sessions: new SessionStore(options.client, options.taskQueue) }));

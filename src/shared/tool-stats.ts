@@ -22,7 +22,12 @@ export interface ToolStatsSummary {
   p90Ms?: number;
 }
 
-export const toolStatsWorkflowId = 'durable-agents-tool-stats';
+/**
+ * One analytics workflow per task queue, on that queue: the workers of one deployment share it,
+ * and a deployment never depends on another one's workers (a namespace can hold several, each
+ * on its own queue; a workflow started on a queue nobody polls any more would take no samples).
+ */
+export const toolStatsWorkflowId = (taskQueue: string) => `durable-agents-tool-stats:${taskQueue}`;
 export const toolStatsWorkflowType = 'toolStats';
 export const toolSamplesSignal = defineSignal<[ToolSample[]]>('toolSamples');
 /** Durations kept per tool for its percentiles. */

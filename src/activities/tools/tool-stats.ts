@@ -8,6 +8,8 @@ import { toolSamplesSignal, toolStatsWorkflowId, toolStatsWorkflowType, type Too
 // samples are dropped (analytics, not results) and it is logged once.
 
 export interface ToolStatsOptions {
+  /** The deployment's task queue: its analytics workflow runs there (shared/tool-stats.ts). */
+  taskQueue: string;
   flushMs?: number;
   refreshMs?: number;
   log?: (message: string, error?: unknown) => void;
@@ -15,7 +17,8 @@ export interface ToolStatsOptions {
 
 export class ToolStats {
   private pending: ToolSample[] = [];
-  private taskQueue?: string;
+  private readonly taskQueue: string;
+  private readonly workflowId: string;
   private timer?: NodeJS.Timeout;
   private summary: Record<string, ToolStatsSummary> = {};
   private readAt = 0;
@@ -26,8 +29,10 @@ export class ToolStats {
 
   constructor(
     private readonly client: Client,
-    options: ToolStatsOptions = {},
+    options: ToolStatsOptions,
   ) {
+    this.taskQueue = options.taskQueue;
+    this.workflowId = toolStatsWorkflowId(options.taskQueue);
     this.flushMs = options.flushMs ?? 2000;
     this.refreshMs = options.refreshMs ?? 5000;
     this.log = options.log ?? (() => undefined);
@@ -35,9 +40,8 @@ export class ToolStats {
 
   private readonly log: (message: string, error?: unknown) => void;
 
-  /** Records one call; the workflow runs on `taskQueue` (the worker's) if it has to be started. */
-  record(sample: ToolSample, taskQueue: string): void {
-    this.taskQueue = taskQueue;
+  /** Records one call (sent with the next batch). */
+  record(sample: ToolSample): void {
     if (this.pending.length < 10_000) this.pending.push(sample);
     this.timer ??= setTimeout(() => void this.flush(), this.flushMs).unref();
   }
@@ -45,10 +49,10 @@ export class ToolStats {
   async flush(): Promise<void> {
     this.timer = undefined;
     const samples = this.pending.splice(0);
-    if (samples.length === 0 || !this.taskQueue) return;
+    if (samples.length === 0) return;
     try {
       await this.client.workflow.signalWithStart(toolStatsWorkflowType, {
-        workflowId: toolStatsWorkflowId,
+        workflowId: this.workflowId,
         taskQueue: this.taskQueue,
         args: [{}],
         signal: toolSamplesSignal,
@@ -75,7 +79,7 @@ export class ToolStats {
   private refresh(): Promise<void> {
     this.reading ??= (async () => {
       try {
-        const description = await this.client.workflow.getHandle(toolStatsWorkflowId).describe();
+        const description = await this.client.workflow.getHandle(this.workflowId).describe();
         const memo = (await description.memo) as { tools?: Record<string, ToolStatsSummary> } | undefined;
         this.summary = memo?.tools ?? {};
       } catch (error) {

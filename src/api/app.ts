@@ -6,7 +6,7 @@ import type { CodecSettings } from '../codec';
 import type { Access } from './auth/access';
 import { authenticate, requireScope } from './auth/authenticate';
 import { loopbackHostsOnly } from './auth/host-check';
-import { writeRateLimit, type WriteRateLimits } from './auth/rate-limit';
+import { isWriteMethod, writeRateLimit, type WriteRateLimits } from './auth/rate-limit';
 import { StreamTokens } from './auth/stream-tokens';
 import { codecRouter } from './codec-router';
 import { createOpenApiDocument } from './openapi/document';
@@ -18,6 +18,10 @@ import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
 import { chatRouter } from './chat-router';
 import { toolsRouter } from './tools-router';
+import { isMcpWrite, mcpRouter } from './mcp/mcp-router';
+import { RunReader } from './run-reader';
+import { SharedRunSources } from './shared-sources';
+import { RunCosts } from './run-costs';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ToolStats } from '../activities/tools/tool-stats';
 
@@ -36,6 +40,8 @@ export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'op
   codec?: CodecSettings;
   /** The tools runs may offer (GET /v1/tools); without it the route lists none. */
   tools?: ToolRegistry;
+  /** MCP at /mcp: how often progress goes out while a run streams, and at least how often (keep-alive). */
+  mcp?: { progressIntervalMs?: number; keepAliveMs?: number };
 }
 
 /** State-changing requests carry JSON: a cross-site form post (or a simple request) is refused. */
@@ -54,7 +60,7 @@ export function createApp(options: AppOptions): Express {
   const apiCors = cors({
     origin: options.corsOrigins ?? [],
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Mcp-Protocol-Version'],
     exposedHeaders: ['Last-Event-ID', 'Location', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
     maxAge: 600,
   });
@@ -75,7 +81,10 @@ export function createApp(options: AppOptions): Express {
   });
   app.use('/codec', codecRouter({ settings: options.codec, keys: 'keys' in access ? access.keys : undefined, open: access.open, tokens: streamTokens, corsOrigins: options.corsOrigins ?? [] }));
   // Every /v1 route: who is calling, their budget of writes, then the scope the route needs (stream tokens: reads of one run).
-  app.use('/v1', authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open }), writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open }), jsonOnly, express.json({ limit: '2mb' }));
+  const authenticated = authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open });
+  // One budget of writes per key for both edges: on /mcp the tool calls that start runs or decide count.
+  const writes = writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open, isWrite: (request) => (request.baseUrl === '/mcp' ? isMcpWrite(request.body) : isWriteMethod(request)) });
+  app.use('/v1', authenticated, writes, jsonOnly, express.json({ limit: '2mb' }));
   app.post('/v1/runs', requireScope('runs:write'));
   app.get(['/v1/runs', '/v1/runs/:runId', '/v1/runs/:runId/events'], requireScope('runs:read'));
   app.post('/v1/runs/:runId/stream-tokens', requireScope('runs:read'));
@@ -90,6 +99,24 @@ export function createApp(options: AppOptions): Express {
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
   // The AI SDK's useChat protocol over sessions (chat-router.ts).
   app.use('/v1', chatRouter({ ...options, open: access.open, admission, log, sessions: new SessionStore(options.client, options.taskQueue) }));
+  // MCP over Streamable HTTP (src/api/mcp/): the same keys; each tool checks its scope. Parsed first: which calls are writes is in the body.
+  const reader = options.reader ?? new RunReader(options.client);
+  app.use('/mcp', authenticated, express.json({ limit: '2mb' }), writes);
+  app.use(
+    mcpRouter({
+      ...options,
+      admission,
+      reader,
+      sources: new SharedRunSources(options.store, reader, options.relay),
+      costs: new RunCosts(options.prices ?? new Map()),
+      streamOptions: { ...options.stream, costs: new RunCosts(options.prices ?? new Map()) },
+      streamTokens,
+      open: access.open,
+      links: (runId) => ({ self: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events` }),
+      progressIntervalMs: options.mcp?.progressIntervalMs ?? 100,
+      keepAliveMs: options.mcp?.keepAliveMs ?? 15_000,
+    }),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));
   return app;

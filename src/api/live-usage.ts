@@ -1,7 +1,9 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { LiveRelay, StreamCoordinates } from '../relay/live-relay';
-import type { Usage } from '../shared/run-types';
+import { addUsage, type Usage } from '../shared/run-types';
+import { costFor } from '../shared/prices';
+import type { RunCosts } from './run-costs';
 import type { RunView } from './run-reader';
 
 // A model step's tokens while it streams, for GET /v1/runs/:id: the latest usage.updated this
@@ -48,4 +50,15 @@ export async function streamingUsage(view: RunView, relay: LiveRelay, client: Cl
     // Details from a worker of another version, or undecodable here: the durable totals stand.
     return undefined;
   }
+}
+
+/** A run's usage and cost now: the finished steps' plus the streaming step's estimate, when one is visible. */
+export async function liveTotals(view: RunView, sources: { relay: LiveRelay; client: Client; costs: RunCosts }, description?: WorkflowExecutionDescription) {
+  const streaming = await streamingUsage(view, sources.relay, sources.client, description);
+  return {
+    streaming,
+    usage: streaming ? addUsage(view.usage, streaming.usage) : view.usage,
+    cost: sources.costs.ofRun(view, streaming),
+    streamingCost: streaming ? costFor(sources.costs.prices, streaming.model, streaming.usage) : undefined,
+  };
 }

@@ -4,10 +4,11 @@ import { beginning, formatCursor, parseCursor, type Cursor } from '../shared/eve
 import type { RunEvent } from '../shared/events';
 import type { LiveRelay } from '../relay/live-relay';
 import { HttpError } from './errors';
-import { idPattern, turnSettings, type RunDefaults } from './run-defaults';
-import { describeIssues, maxStartPayloadChars, runRequestSchema } from './run-request';
+import { idPattern, type RunDefaults } from './run-defaults';
+import { decideApproval, pendingApprovals, readOwnedRun, startRun } from './run-actions';
+import { describeIssues, runRequestSchema } from './run-request';
 import { RunReader, type RunView } from './run-reader';
-import { ApprovalNotPendingError, RunNotFoundError, type RunStore } from './run-store';
+import { RunNotFoundError, type RunStore } from './run-store';
 import { z } from 'zod';
 import { liveEdge, streamRun, type RunStreamOptions } from './run-stream';
 import { SharedRunSources } from './shared-sources';
@@ -17,9 +18,8 @@ import type { StreamTokens } from './auth/stream-tokens';
 import type { RunAdmission } from './run-admission';
 import { RunCosts } from './run-costs';
 import { listRuns, parseRunListQuery } from './run-list';
-import { streamingUsage } from './live-usage';
-import { addUsage } from '../shared/run-types';
-import { costFor, type PriceTable } from '../shared/prices';
+import { liveTotals } from './live-usage';
+import type { PriceTable } from '../shared/prices';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
@@ -40,16 +40,6 @@ export interface RunsRouterOptions extends RunDefaults {
 export const decisionSchema = z.strictObject({ approve: z.boolean({ error: 'approve must be true or false' }), reason: z.string().max(2000).optional() });
 
 export const fromStepSchema = z.coerce.number({ error: 'fromStep must be a step number (1 or more)' }).int().min(1).max(1_000_000).optional();
-
-/** Calls waiting for a human decision (runs recorded before the summary listed them). */
-function pendingApprovals(state: RunView) {
-  if (state.pendingApprovals.length > 0 || state.status !== 'running') return state.pendingApprovals;
-  return state.steps.flatMap((step) =>
-    step.kind === 'approval' && step.status === 'running'
-      ? step.calls.filter((call) => !call.decision).map((call) => ({ step: step.step, callId: call.callId, name: call.name, arguments: call.arguments, deadline: step.deadline }))
-      : [],
-  );
-}
 
 /**
  * `?from=latest`: stream.live first, with the live edge as its id, so that a client that
@@ -84,20 +74,10 @@ export function runsRouter(options: RunsRouterOptions): Router {
   const costs = new RunCosts(options.prices ?? new Map());
   const streamOptions = { ...options.stream, costs };
 
-  const loadRun = async (request: Request, shared = false, fromStep = 1, onDescribe?: (description: WorkflowExecutionDescription) => void): Promise<RunView> => {
-    const runId = String(request.params.runId);
-    const notFound = () => new HttpError(404, 'run_not_found', `no run with id "${runId.slice(0, 200)}"`);
-    if (!idPattern.test(runId)) throw notFound();
-    try {
-      const view = await (shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep, onDescribe }));
-      // Runs of another tenant do not exist for this caller.
-      if (!options.open && view.tenant !== principalOf(request).tenant) throw notFound();
-      return view;
-    } catch (error) {
-      if (error instanceof RunNotFoundError) throw new HttpError(404, 'run_not_found', error.message);
-      throw error;
-    }
-  };
+  const loadRun = (request: Request, shared = false, fromStep = 1, onDescribe?: (description: WorkflowExecutionDescription) => void): Promise<RunView> =>
+    readOwnedRun(String(request.params.runId), options.open ? undefined : principalOf(request).tenant, (runId) =>
+      shared ? sources.getState(runId, { fromStep }) : reader.read(runId, { fromStep, onDescribe }),
+    );
 
   router.post('/runs', async (request, response) => {
     if (!request.is('application/json')) {
@@ -105,21 +85,8 @@ export function runsRouter(options: RunsRouterOptions): Router {
     }
     const parsed = schema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
-    const body = parsed.data;
-    if (body.input.length > limits.maxInputChars) {
-      throw new HttpError(413, 'input_too_large', `input has ${body.input.length} characters; the limit is ${limits.maxInputChars}`);
-    }
-    const input = { ...turnSettings(options, body), input: body.input, messages: body.messages };
-    const size = JSON.stringify(input).length;
-    if (size > maxStartPayloadChars) {
-      throw new HttpError(413, 'input_too_large', `input, system and messages take ${size} characters together; the limit is ${maxStartPayloadChars}`);
-    }
     const { tenant } = principalOf(request);
-    await options.admission?.admit(tenant);
-    const run = await store.start(input, tenant).catch((error: unknown) => {
-      options.admission?.release(tenant);
-      throw error;
-    });
+    const run = await startRun(options, parsed.data, tenant);
     const { token, expiresAt } = await options.streamTokens.mint(run.runId, tenant);
     response.status(202).location(`/v1/runs/${run.runId}`).json({
       runId: run.runId,
@@ -149,10 +116,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
     const state = await loadRun(request, false, fromStep.data, (described) => (description = described));
     const next = state.nextStep !== undefined ? { nextStep: state.nextStep } : {};
     // Live totals: the finished steps' usage plus the streaming step's estimate, when one is visible.
-    const streaming = await streamingUsage(state, relay, options.client, description);
-    const usage = streaming ? addUsage(state.usage, streaming.usage) : state.usage;
-    const cost = costs.ofRun(state, streaming);
-    const streamingCost = streaming ? costFor(costs.prices, streaming.model, streaming.usage) : undefined;
+    const { streaming, usage, cost, streamingCost } = await liveTotals(state, { relay, client: options.client, costs }, description);
     response.json({
       runId: state.runId,
       status: state.status,
@@ -228,15 +192,8 @@ export function runsRouter(options: RunsRouterOptions): Router {
     if (!parsed.success) throw new HttpError(400, 'invalid_request', describeIssues(parsed.error));
     const state = await loadRun(request);
     const callId = String(request.params.callId).slice(0, 200);
-    if (state.status === 'queued') throw new HttpError(409, 'approval_not_pending', `run "${state.runId}" has not started yet: nothing waits for a decision`);
-    if (state.status !== 'running') throw new HttpError(409, 'run_not_running', `run "${state.runId}" has already ended (${state.status})`);
-    try {
-      const decision = await store.decide(state.runId, { callId, approve: parsed.data.approve, ...(parsed.data.reason ? { reason: parsed.data.reason } : {}) });
-      response.json({ runId: state.runId, callId, decision });
-    } catch (error) {
-      if (error instanceof ApprovalNotPendingError) throw new HttpError(409, 'approval_not_pending', error.message);
-      throw error;
-    }
+    const decision = await decideApproval(store, state, callId, parsed.data);
+    response.json({ runId: state.runId, callId, decision });
   });
 
   router.post('/runs/:runId/cancel', async (request, response) => {

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { HttpError } from '../errors';
 import { principalOf } from './authenticate';
@@ -20,7 +20,12 @@ export interface WriteRateLimits {
   writesPerMinute?: number;
 }
 
-export function writeRateLimit(options: WriteRateLimits & { open: boolean }): RequestHandler {
+/** A POST under /v1 is a write. */
+export const isWriteMethod = (request: Request): boolean => !safeMethods.has(request.method);
+
+/** @param isWrite which requests count (default: every POST); one limiter shared by mounts shares each key's budget. */
+export function writeRateLimit(options: WriteRateLimits & { open: boolean; isWrite?: (request: Request) => boolean }): RequestHandler {
+  const isWrite = options.isWrite ?? isWriteMethod;
   const limit = options.writesPerMinute ?? 0;
   if (limit <= 0 || options.open) return (_request, _response, next) => next();
   return rateLimit({
@@ -30,7 +35,7 @@ export function writeRateLimit(options: WriteRateLimits & { open: boolean }): Re
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: 'writes',
-    skip: (request) => safeMethods.has(request.method),
+    skip: (request) => !isWrite(request),
     keyGenerator: (request) => `key:${principalOf(request).keyId}`,
     // The library has set Retry-After (seconds until this caller's window ends); the error handler answers.
     handler: (_request, response, next) => {

@@ -4,6 +4,7 @@ import { scopes } from '../auth/scopes';
 import { runRequestSchema, sessionRequestSchemas } from '../run-request';
 import { decisionSchema } from '../runs-router';
 import { chatPaths } from './chat-paths';
+import { mcpPaths } from './mcp-paths';
 import { operationPaths } from './operation-paths';
 import { pathContext, type DocumentSettings } from './path-context';
 import { runPaths } from './run-paths';
@@ -49,10 +50,11 @@ export function createOpenApiDocument(settings: DocumentSettings): OpenApiDocume
       { name: 'Events', description: 'The live event stream of a run (SSE) and its stream tokens.' },
       { name: 'Sessions', description: 'Conversations: each message is a run that sees the earlier turns.' },
       { name: 'Tools', description: 'The tools a run may offer its model.' },
+      { name: 'MCP', description: 'The Model Context Protocol: start runs, read them and decide approvals from assistants and IDEs.' },
       { name: 'Operations', description: 'Health, and the payload codec for the Temporal Web UI.' },
       { name: 'Reference', description: 'This document and its interactive reference.' },
     ],
-    paths: { ...runPaths(context, runRequest), ...sessionPaths(context, sessionRequests), ...chatPaths(context), ...operationPaths(context) },
+    paths: { ...runPaths(context, runRequest), ...sessionPaths(context, sessionRequests), ...chatPaths(context), ...mcpPaths(context), ...operationPaths(context) },
     components: {
       ...(keys
         ? {

@@ -9,6 +9,7 @@ const reasons: Record<number, string> = {
   401: 'No valid credentials',
   403: 'Forbidden',
   404: 'Not found',
+  405: 'Method not allowed',
   409: 'Conflict',
   413: 'Too large',
   415: 'Not JSON',

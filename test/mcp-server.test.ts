@@ -11,6 +11,7 @@ import { isMcpWrite } from '../src/api/mcp/mcp-router';
 import { resolveAccess } from '../src/api/auth/access';
 import { calculatorTool } from '../src/activities/tools/calculator-tool';
 import { ToolRegistry } from '../src/activities/tools/registry';
+import { loadConfig } from '../src/config';
 import { textFrames } from '../src/demo-model/chunks';
 import type { Responder } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
@@ -178,6 +179,41 @@ describe('MCP at /mcp', () => {
     assert.equal(isMcpWrite({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_run' } }), false);
     assert.equal(isMcpWrite({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), false);
     assert.equal(isMcpWrite(undefined), false);
+  });
+
+  test('when a tenant already follows MAX_STREAMS_PER_TENANT runs, then another waiting start_run is refused before it starts anything', async () => {
+    const capped = await startTestStack(temporal, responder, {
+      access: resolveAccess({ mode: 'auto', keys: `acme:${acmeKey}`, host: '127.0.0.1' }),
+      limits: { ...loadConfig({}).limits, maxStreamsPerTenant: 1 },
+    });
+    try {
+      const connectTo = async () => {
+        const client = new Client({ name: 'mcp-cap-test', version: '1.0.0' });
+        await client.connect(new StreamableHTTPClientTransport(new URL(`${capped.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${acmeKey}` } } }));
+        clients.push(client);
+        return client;
+      };
+      const first = await connectTo();
+      let following!: () => void;
+      const followed = new Promise<void>((resolve) => (following = resolve));
+      const running = first.callTool({ name: 'start_run', arguments: { input: 'the first' } }, undefined, { onprogress: () => following() });
+      await followed;
+      const second = await connectTo();
+      const refused = (await second.callTool({ name: 'start_run', arguments: { input: 'the second' } })) as CallToolResult;
+      assert.equal((refused.structuredContent as { error: { code: string } }).error.code, 'too_many_streams');
+      const notWaiting = (await second.callTool({ name: 'start_run', arguments: { input: 'the third', wait: false } })) as CallToolResult;
+      assert.equal(notWaiting.isError, undefined, 'wait: false follows nothing');
+      assert.equal(textOf((await running) as CallToolResult), answer);
+      // Listed a moment later (visibility lags), by the input each run started with.
+      let listed: { runs: Array<{ input?: string }> } = { runs: [] };
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline && !listed.runs.some((run) => run.input === 'the third'); await new Promise((resolve) => setTimeout(resolve, 200))) {
+        listed = (await second.callTool({ name: 'list_runs', arguments: { limit: 100 } })).structuredContent as typeof listed;
+      }
+      assert.ok(listed.runs.some((run) => run.input === 'the first') && listed.runs.some((run) => run.input === 'the third'), 'the list shows the runs that started');
+      assert.ok(!listed.runs.some((run) => run.input === 'the second'), 'the refused call started no run');
+    } finally {
+      await capped.close();
+    }
   });
 
   test('when a key lacks runs:write, then start_run is refused with insufficient_scope and nothing starts; reads still work', async () => {

@@ -115,6 +115,7 @@ export function createApp(options: AppOptions): Express {
       links: (runId) => ({ self: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events` }),
       progressIntervalMs: options.mcp?.progressIntervalMs ?? 100,
       keepAliveMs: options.mcp?.keepAliveMs ?? 15_000,
+      watching: new Map(),
     }),
   );
   app.use(notFoundHandler);

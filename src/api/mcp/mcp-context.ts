@@ -24,4 +24,6 @@ export interface McpContext extends RunActionsOptions {
   progressIntervalMs: number;
   /** A progress notification at least this often, even when nothing happens (keeps calls open). */
   keepAliveMs: number;
+  /** start_run calls following their run on this replica, per tenant (MAX_STREAMS_PER_TENANT caps them as it caps SSE streams). */
+  watching: Map<string, number>;
 }

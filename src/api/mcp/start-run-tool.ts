@@ -21,17 +21,37 @@ export async function startRunTool(context: McpContext, principal: Principal, ar
   const refused = missingScope(principal, 'runs:write', 'start_run');
   if (refused) return refused;
   const { wait, ...body } = args;
-  let runId: string;
+  const { tenant } = principal;
+  const maxWatching = context.limits.maxStreamsPerTenant ?? Number.POSITIVE_INFINITY;
+  const watchingNow = context.watching.get(tenant) ?? 0;
+  // Reserved before the run starts: a call refused here has started nothing.
+  if (wait !== false && watchingNow >= maxWatching) {
+    return toolError('too_many_streams', `tenant "${tenant}" follows ${watchingNow} runs on this API (MAX_STREAMS_PER_TENANT is ${maxWatching}); retry later, or start with wait: false and read the run with get_run`);
+  }
+  if (wait !== false) context.watching.set(tenant, watchingNow + 1);
   try {
-    ({ runId } = await startRun(context, body, principal.tenant));
-  } catch (error) {
-    return refusal(error);
+    let runId: string;
+    try {
+      ({ runId } = await startRun(context, body, tenant));
+    } catch (error) {
+      return refusal(error);
+    }
+    if (wait === false) {
+      return toolResult(`Started run ${runId}. Read it with get_run {"runId": "${runId}"}.`, { runId, status: 'running', links: context.links(runId) });
+    }
+    return await follow(context, runId, extra, connection);
+  } finally {
+    if (wait !== false) {
+      const left = (context.watching.get(tenant) ?? 1) - 1;
+      if (left > 0) context.watching.set(tenant, left);
+      else context.watching.delete(tenant);
+    }
   }
-  const links = context.links(runId);
-  if (wait === false) {
-    return toolResult(`Started run ${runId}. Read it with get_run {"runId": "${runId}"}.`, { runId, status: 'running', links });
-  }
+}
 
+/** Follows the run until it ends (or the caller stops waiting): progress notifications, then the result. */
+async function follow(context: McpContext, runId: string, extra: Extra, connection: AbortSignal): Promise<CallToolResult> {
+  const links = context.links(runId);
   const watching = AbortSignal.any([extra.signal, connection]);
   const progress = new RunProgress(runId);
   const token = extra._meta?.progressToken;

@@ -7,12 +7,17 @@ import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { startChild, type Child } from './helpers/processes';
-import { callApi } from './helpers/stack';
+import { resolveAccess } from '../src/api/auth/access';
+import { calculatorTool } from '../src/activities/tools/calculator-tool';
+import { ToolRegistry } from '../src/activities/tools/registry';
+import { deleteFileTool } from './helpers/delete-file-tool';
+import { callApi, startTestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 import { closeTmux, openPane } from './helpers/tmux';
 
-// The CLI as people use it: a real terminal (a tmux pane), a real API and two real worker
-// processes (one is killed with SIGKILL mid-answer), a scripted model that streams slowly.
+// The CLI as people use it (its bin entry, as npx runs it): a real terminal (a tmux pane), a real
+// API and two real worker processes (one is killed with SIGKILL mid-answer), a scripted model that
+// streams slowly.
 
 const key = `cli-test-key-${randomBytes(16).toString('hex')}`;
 const story = Array.from({ length: 90 }, (_, index) => `s${index}`).join(' ');
@@ -48,13 +53,14 @@ after(async () => {
 });
 
 const cliEnv = () => ({ DURABLE_AGENTS_URL: apiUrl, DURABLE_AGENTS_API_KEY: key });
-const cli = (...args: string[]) => openPane([process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args], { env: cliEnv(), cwd });
+const cliAt = (env: Record<string, string>, ...args: string[]) => openPane([process.execPath, 'bin/durable-agents.mjs', ...args], { env, cwd });
+const cli = (...args: string[]) => cliAt(cliEnv(), ...args);
 const flat = (text: string) => text.replace(/\s+/g, ' ');
 
 /** The CLI with pipes (not a terminal): stdout, stderr and the exit code. */
 function cliPiped(args: string[], env: Record<string, string> = cliEnv()): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/durable-agents.mjs', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -81,6 +87,8 @@ describe('the CLI', () => {
   test('when Ctrl-C is pressed mid-answer, then the CLI detaches with exit 130 and the watch hint, the run goes on, and watch prints it whole', async () => {
     const pane = cli('run', 'story time');
     let runId: string;
+    let shown: string;
+    let after: string;
     try {
       runId = (await pane.waitFor(/run (\S+) · /))[1]!;
       await pane.waitFor(/s10 s11/);
@@ -89,9 +97,15 @@ describe('the CLI', () => {
       const screen = pane.capture();
       assert.match(screen, new RegExp(`run ${runId} goes on; watch it with: durable-agents watch ${runId}`));
       assert.doesNotMatch(flat(screen), / s89\b/, 'detached before the end');
+      shown = /· \S+\n([\s\S]*?)\n+run \S+ goes on/.exec(screen)![1]!.replace(/\^C/g, '').replace(/\n/g, '');
+      after = /--after (\S+)\)/.exec(screen)![1]!;
     } finally {
       pane.close();
     }
+    // Only the rest, from the position Ctrl-C printed: with what was shown, the whole answer.
+    const rest = await cliPiped(['watch', runId, '--after', after]);
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.equal(shown + rest.stdout.replace(/\n$/, ''), story);
     const status = (await callApi(apiUrl, 'GET', `/v1/runs/${runId}`, key)).body.status;
     assert.ok(status === 'running' || status === 'completed', status);
     const watch = cli('watch', runId);
@@ -119,6 +133,16 @@ describe('the CLI', () => {
     assert.equal(events.at(-1)!.event, 'run.completed');
   });
 
+  test('when stdout is not a terminal, then it gets the answer only, and stderr a line per tool event and no bars', async () => {
+    const { stdout, stderr, code } = await cliPiped(['run', toolCallScriptInput(['wait', { seconds: 1 }], ['calculator', { expression: '6*7' }])]);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, 'results: waited 1 s | 42\n');
+    assert.match(stderr, /^→ wait\(\{"seconds":1\}\)/m);
+    assert.match(stderr, /^✓ calculator: 42$/m);
+    assert.doesNotMatch(stderr, /█|\x1b\[/, 'no bars, no escape sequences');
+    assert.match(stderr, /^completed · /m);
+  });
+
   test('when the worker streaming the answer is killed with SIGKILL, then the CLI shows the retry and the whole answer', async () => {
     const pane = cli('run', 'crash the worker');
     try {
@@ -138,6 +162,35 @@ describe('the CLI', () => {
       assert.match(screen, /completed · /);
     } finally {
       pane.close();
+    }
+  });
+
+  test('when a run waits for approvals, then it prints the approve and deny commands, and approve and deny decide the calls', async () => {
+    const deleted: string[] = [];
+    const stack = await startTestStack(temporal, toolScript, {
+      tools: new ToolRegistry([deleteFileTool(deleted), calculatorTool]),
+      access: resolveAccess({ mode: 'auto', keys: `acme:${key}`, host: '127.0.0.1' }),
+    });
+    const env = { DURABLE_AGENTS_URL: stack.url, DURABLE_AGENTS_API_KEY: key };
+    const pane = cliAt(env, 'run', toolCallScriptInput(['delete_file', { path: 'a.txt' }], ['delete_file', { path: 'b.txt' }]));
+    try {
+      const runId = (await pane.waitFor(/durable-agents approve (\S+) call_1$/m))[1]!;
+      await pane.waitFor(/durable-agents deny \S+ call_0 --reason/);
+      const approved = await cliPiped(['approve', runId, 'call_0'], env);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.equal(approved.stdout, `call call_0 of run ${runId}: approved\n`);
+      const denied = await cliPiped(['--json', 'deny', runId, 'call_1', '--reason', 'not that one'], env);
+      assert.equal(denied.code, 0, denied.stderr);
+      assert.deepEqual(JSON.parse(denied.stdout), { runId, callId: 'call_1', decision: 'denied' });
+      assert.equal(await pane.exited(), 0, pane.capture());
+      const screen = pane.capture();
+      assert.match(screen, /delete_file approved/);
+      assert.match(screen, /delete_file denied: not that one/);
+      assert.match(screen, /results: deleted a\.txt \| /);
+      assert.deepEqual(deleted, ['a.txt']);
+    } finally {
+      pane.close();
+      await stack.close();
     }
   });
 

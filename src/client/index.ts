@@ -6,7 +6,6 @@ export { RunEventStream, StreamDataError, type StreamRunOptions } from './run-st
 export { reconnectDelay, type ReconnectOptions } from './backoff';
 export { collectTranscript, RunTranscript } from './transcript';
 export type * from './api-types';
-export { runListStatuses } from '../shared/run-list';
 export type { RunEvent, RunEventBody, RunEventName, LiveUsage, ToolProgress } from '../shared/events';
 export type { ChatMessage, PendingApproval, RunError, RunStatus, StepRecord, Usage } from '../shared/run-types';
 export type { Cost } from '../shared/prices';

@@ -51,7 +51,7 @@ export function openPane(argv: string[], options: { env: Record<string, string>;
     },
     close() {
       // CLI_TEST_SCREENS=<dir> keeps each pane's last screen, to look at what people would see.
-      if (process.env.CLI_TEST_SCREENS) writeFileSync(join(process.env.CLI_TEST_SCREENS, `${name}.txt`), `$ ${argv.slice(3).join(' ')}\n${pane.capture()}`);
+      if (process.env.CLI_TEST_SCREENS) writeFileSync(join(process.env.CLI_TEST_SCREENS, `${name}.txt`), `$ ${argv.slice(1).join(' ')}\n${pane.capture()}`);
       spawnSync('tmux', ['-L', socket, 'kill-session', '-t', name]);
     },
   };

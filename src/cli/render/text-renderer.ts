@@ -1,6 +1,6 @@
 import type { RunEvent } from '../../client';
 import { formatEnd, shorten } from '../summary';
-import { styleFor } from '../style';
+import { styleFor, type Style } from '../style';
 import { AnswerText } from './answer-text';
 import type { Renderer } from './renderer';
 import { ToolBars } from './tool-bars';
@@ -14,7 +14,7 @@ import { ToolLines } from './tool-lines';
 export class TextRenderer implements Renderer {
   private readonly answer: AnswerText;
   private readonly tools: ToolDisplay;
-  private readonly style;
+  private readonly style: Style;
   /** Each model step's current attempt: text of an earlier attempt that arrives late is not shown. */
   private readonly attempts = new Map<number, number>();
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
 import { fetchExecutionHistory } from '../src/temporal/history';
 import { readSse } from './helpers/sse';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { callApi, startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
 
@@ -291,6 +294,55 @@ describe('limits', () => {
     }
     assert.equal(again, 200);
     await call('POST', `/v1/runs/${run.runId}/cancel`, acmeKey, {});
+  });
+
+  test("when a tenant's streams are run events, a useChat stream and an MCP call that follows a run, then they share one MAX_STREAMS_PER_TENANT", async () => {
+    const run = await startRun(acmeKey, 'slow please');
+    const events = new AbortController();
+    const eventsResponse = await fetch(`${stack.url}/v1/runs/${run.runId}/events`, { headers: { authorization: `Bearer ${acmeKey}` }, signal: events.signal });
+    assert.equal(eventsResponse.status, 200);
+    const chatMessage = (text: string) => ({ id: `chat-${randomUUID()}`, trigger: 'submit-message', messages: [{ id: randomUUID(), role: 'user', parts: [{ type: 'text', text }] }] });
+    const chat = new AbortController();
+    const chatResponse = await fetch(`${stack.url}/v1/chat`, { method: 'POST', headers: { authorization: `Bearer ${acmeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(chatMessage('slow chat')), signal: chat.signal });
+    assert.equal(chatResponse.status, 200);
+    const mcp = new McpClient({ name: 'stream-slots-test', version: '1.0.0' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${acmeKey}` } } }));
+    let following!: () => void;
+    const followed = new Promise<void>((resolve) => (following = resolve));
+    const watching = new AbortController();
+    const mcpCall = mcp.callTool({ name: 'start_run', arguments: { input: 'slow mcp' } }, undefined, { onprogress: () => following(), signal: watching.signal }).catch(() => undefined);
+    await followed;
+    try {
+      // Three open, of three kinds: each door now refuses a fourth.
+      const fourth = await call('GET', `/v1/runs/${run.runId}/events`, acmeKey);
+      assert.equal(fourth.status, 429);
+      assert.equal(fourth.body.error.code, 'too_many_streams');
+      assert.match(fourth.body.error.message, /has 3 streams open/);
+      const chatRefused = await call('POST', '/v1/chat', acmeKey, chatMessage('another'));
+      assert.equal(chatRefused.status, 429);
+      assert.equal(chatRefused.body.error.code, 'too_many_streams');
+      const mcpRefused = (await mcp.callTool({ name: 'start_run', arguments: { input: 'another' } })) as { structuredContent?: { error?: { code: string } } };
+      assert.equal(mcpRefused.structuredContent?.error?.code, 'too_many_streams');
+      // The chat stream closes: its place goes to a run stream.
+      chat.abort();
+      await chatResponse.body?.cancel().catch(() => undefined);
+      let again = 0;
+      for (let attempt = 0; attempt < 50 && again !== 200; attempt++) {
+        const response = await fetch(`${stack.url}/v1/runs/${run.runId}/events`, { headers: { authorization: `Bearer ${acmeKey}` } });
+        again = response.status;
+        await response.body?.cancel();
+        if (again !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(again, 200);
+    } finally {
+      events.abort();
+      chat.abort();
+      watching.abort();
+      await eventsResponse.body?.cancel().catch(() => undefined);
+      await mcpCall;
+      await mcp.close();
+      await call('POST', `/v1/runs/${run.runId}/cancel`, acmeKey, {});
+    }
   });
 
   test('when a subscriber falls more than the queue bound behind, then it is cut off (to resume with Last-Event-ID) and takes no more memory', () => {

@@ -17,6 +17,7 @@ import { runsRouter, type RunsRouterOptions } from './runs-router';
 import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
 import { chatRouter } from './chat-router';
+import { StreamSlots } from './stream-slots';
 import { toolsRouter } from './tools-router';
 import { isMcpWrite, mcpRouter } from './mcp/mcp-router';
 import { RunReader } from './run-reader';
@@ -25,7 +26,7 @@ import { RunCosts } from './run-costs';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ToolStats } from '../activities/tools/tool-stats';
 
-export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'open'> {
+export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'open' | 'streamSlots'> {
   client: Client;
   taskQueue: string;
   /** Who may call (default: open, loopback Host headers only). */
@@ -94,11 +95,13 @@ export function createApp(options: AppOptions): Express {
   app.get('/v1/tools', requireScope('runs:read'));
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
-  app.use('/v1', runsRouter({ ...options, streamTokens, open: access.open, admission }));
+  // One count of open streams per tenant for every door (MAX_STREAMS_PER_TENANT).
+  const streamSlots = new StreamSlots(options.limits.maxStreamsPerTenant);
+  app.use('/v1', runsRouter({ ...options, streamSlots, streamTokens, open: access.open, admission }));
   if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { taskQueue: options.taskQueue, refreshMs: 2000, log }) }));
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));
   // The AI SDK's useChat protocol over sessions (chat-router.ts).
-  app.use('/v1', chatRouter({ ...options, open: access.open, admission, log, sessions: new SessionStore(options.client, options.taskQueue) }));
+  app.use('/v1', chatRouter({ ...options, streamSlots, open: access.open, admission, log, sessions: new SessionStore(options.client, options.taskQueue) }));
   // MCP over Streamable HTTP (src/api/mcp/): the same keys; each tool checks its scope. Parsed first: which calls are writes is in the body.
   const reader = options.reader ?? new RunReader(options.client);
   app.use('/mcp', authenticated, express.json({ limit: '2mb' }), writes);
@@ -115,7 +118,7 @@ export function createApp(options: AppOptions): Express {
       links: (runId) => ({ self: `/v1/runs/${runId}`, events: `/v1/runs/${runId}/events` }),
       progressIntervalMs: options.mcp?.progressIntervalMs ?? 100,
       keepAliveMs: options.mcp?.keepAliveMs ?? 15_000,
-      watching: new Map(),
+      streamSlots,
     }),
   );
   app.use(notFoundHandler);

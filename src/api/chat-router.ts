@@ -7,6 +7,7 @@ import type { LiveRelay } from '../relay/live-relay';
 import { principalOf } from './auth/authenticate';
 import { ChatChunks, type ChatUIMessage } from './chat-chunks';
 import { chatIdSchema, chatRequestSchema, chatSessionId, parseChatRequest } from './chat-request';
+import type { StreamSlots } from './stream-slots';
 import { HttpError } from './errors';
 import { drainOrClose } from './sse';
 import type { RunAdmission } from './run-admission';
@@ -31,6 +32,8 @@ export interface ChatRouterOptions extends RunDefaults {
   reader?: RunReader;
   relay: LiveRelay;
   sessions: SessionStore;
+  /** MAX_STREAMS_PER_TENANT, shared with the other streams of this replica. */
+  streamSlots: StreamSlots;
   /** No keys: one tenant, no ownership checks. */
   open: boolean;
   session: { contextChars: number; historyLimit: number };
@@ -50,25 +53,8 @@ export function chatRouter(options: ChatRouterOptions): Router {
   const sources = new SharedRunSources(options.store, options.reader ?? new RunReader(options.client), options.relay);
   const streamOptions = { ...options.stream, costs: new RunCosts(options.prices ?? new Map()) };
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
-  const openStreams = new Map<string, number>();
-
-  /** A tenant's open chat streams on this replica are capped, as its run streams are. */
-  const takeStreamSlot = (tenant: string) => {
-    const open = openStreams.get(tenant) ?? 0;
-    const max = limits.maxStreamsPerTenant ?? Number.POSITIVE_INFINITY;
-    if (open >= max) {
-      throw new HttpError(429, 'too_many_streams', `tenant "${tenant}" has ${open} chat streams open on this API (MAX_STREAMS_PER_TENANT is ${max}); close one and retry`, { 'Retry-After': '5' });
-    }
-    openStreams.set(tenant, open + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (openStreams.get(tenant) ?? 1) - 1;
-      if (left > 0) openStreams.set(tenant, left);
-      else openStreams.delete(tenant);
-    };
-  };
+  // A tenant's chat streams share MAX_STREAMS_PER_TENANT with its other streams (stream-slots.ts).
+  const takeStreamSlot = (tenant: string) => options.streamSlots.take(tenant);
 
   /**
    * The run's events from its start, as one UI message. A subscriber that fell too far behind

@@ -1,3 +1,4 @@
+import type { StreamSlots } from './stream-slots';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { Router, type Request } from 'express';
 import { beginning, formatCursor, parseCursor, type Cursor } from '../shared/event-position';
@@ -23,6 +24,8 @@ import type { PriceTable } from '../shared/prices';
 
 export interface RunsRouterOptions extends RunDefaults {
   store: RunStore;
+  /** MAX_STREAMS_PER_TENANT, shared with the other streams of this replica. */
+  streamSlots: StreamSlots;
   client: Client;
   reader?: RunReader;
   streamTokens: StreamTokens;
@@ -67,7 +70,6 @@ export function runsRouter(options: RunsRouterOptions): Router {
       `/workflows/${encodeURIComponent(runId)}/${encodeURIComponent(executionId)}/history`,
   });
 
-  const openStreams = new Map<string, number>();
   // Every SSE connection of this process reads durable state through one shared reader per run.
   const reader = options.reader ?? new RunReader(options.client);
   const sources = new SharedRunSources(store, reader, relay);
@@ -167,18 +169,11 @@ export function runsRouter(options: RunsRouterOptions): Router {
     }
     // A tenant's open streams on this replica are capped: one client cannot hold them all.
     const { tenant } = principalOf(request);
-    const open = openStreams.get(tenant) ?? 0;
-    const maxStreams = limits.maxStreamsPerTenant ?? Number.POSITIVE_INFINITY;
-    if (open >= maxStreams) {
-      throw new HttpError(429, 'too_many_streams', `tenant "${tenant}" has ${open} streams open on this API (MAX_STREAMS_PER_TENANT is ${maxStreams}); close one and retry`, { 'Retry-After': '5' });
-    }
-    openStreams.set(tenant, open + 1);
+    const release = options.streamSlots.take(tenant);
     const abort = new AbortController();
     response.on('close', () => {
       abort.abort();
-      const left = (openStreams.get(tenant) ?? 1) - 1;
-      if (left > 0) openStreams.set(tenant, left);
-      else openStreams.delete(tenant);
+      release();
     });
     const events = streamRun(state.runId, from, sources, abort.signal, streamOptions);
     await pipeEventsToResponse(response, !resuming && fromQuery === 'latest' ? startingAt(state.runId, from, events) : events, options.stream);

@@ -1,3 +1,4 @@
+import type { StreamSlots } from '../stream-slots';
 import type { Client } from '@temporalio/client';
 import type { LiveRelay } from '../../relay/live-relay';
 import type { StreamTokens } from '../auth/stream-tokens';
@@ -24,6 +25,6 @@ export interface McpContext extends RunActionsOptions {
   progressIntervalMs: number;
   /** A progress notification at least this often, even when nothing happens (keeps calls open). */
   keepAliveMs: number;
-  /** start_run calls following their run on this replica, per tenant (MAX_STREAMS_PER_TENANT caps them as it caps SSE streams). */
-  watching: Map<string, number>;
+  /** A tenant's open streams on this replica: start_run calls that follow their run take one, as SSE streams do. */
+  streamSlots: StreamSlots;
 }

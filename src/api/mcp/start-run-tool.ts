@@ -22,13 +22,9 @@ export async function startRunTool(context: McpContext, principal: Principal, ar
   if (refused) return refused;
   const { wait, ...body } = args;
   const { tenant } = principal;
-  const maxWatching = context.limits.maxStreamsPerTenant ?? Number.POSITIVE_INFINITY;
-  const watchingNow = context.watching.get(tenant) ?? 0;
   // Reserved before the run starts: a call refused here has started nothing.
-  if (wait !== false && watchingNow >= maxWatching) {
-    return toolError('too_many_streams', `tenant "${tenant}" follows ${watchingNow} runs on this API (MAX_STREAMS_PER_TENANT is ${maxWatching}); retry later, or start with wait: false and read the run with get_run`);
-  }
-  if (wait !== false) context.watching.set(tenant, watchingNow + 1);
+  const release = wait === false ? () => {} : context.streamSlots.tryTake(tenant);
+  if (!release) return toolError('too_many_streams', `${context.streamSlots.refusal(tenant)}; retry later, or start with wait: false and read the run with get_run`);
   try {
     let runId: string;
     try {
@@ -41,11 +37,7 @@ export async function startRunTool(context: McpContext, principal: Principal, ar
     }
     return await follow(context, runId, extra, connection);
   } finally {
-    if (wait !== false) {
-      const left = (context.watching.get(tenant) ?? 1) - 1;
-      if (left > 0) context.watching.set(tenant, left);
-      else context.watching.delete(tenant);
-    }
+    release();
   }
 }
 

@@ -18,7 +18,10 @@ export async function* readMessages(body: ReadableStream<Uint8Array>, hooks: Mes
     clearTimeout(timer);
     timer = setTimeout(hooks.onIdle, hooks.idleTimeoutMs);
   };
-  const messages = body.pipeThrough(new TextDecoderStream()).pipeThrough(
+  // Typed by hand: with the DOM lib (a browser project), TypeScript sees TextDecoderStream's
+  // writable side as BufferSource and refuses it for a stream of Uint8Array.
+  const decoder = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+  const messages = body.pipeThrough(decoder).pipeThrough(
     new EventSourceParserStream({
       onRetry: (ms) => {
         alive();

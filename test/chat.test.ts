@@ -365,6 +365,19 @@ describe('POST /v1/chat', () => {
 });
 
 describe('GET /v1/chat/:chatId/stream (resume)', () => {
+  test('when HEAD asks for a running turn\'s stream, then its headers come at once, not when the run ends', async () => {
+    const chatId = `chat-${randomUUID()}`;
+    const headers = { authorization: `Bearer ${acmeKey}`, 'content-type': 'application/json' };
+    // A turn that waits for a human: its stream stays open until someone decides.
+    const sent = await fetch(`${stack.url}/v1/chat`, { method: 'POST', headers, body: JSON.stringify({ id: chatId, messages: [userMessage('guarded door')], tools: ['vault'] }) });
+    assert.equal(sent.status, 200);
+    await sent.body?.cancel();
+    // Node sends no body for HEAD, and so held the headers back with it.
+    const head = await fetch(`${stack.url}/v1/chat/${encodeURIComponent(chatId)}/stream`, { method: 'HEAD', headers, signal: AbortSignal.timeout(3000) });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+  });
+
   test('when the page reloads mid-run, then the transport resumes the same message whole, and after the run there is nothing to resume', async () => {
     const chatId = `chat-${randomUUID()}`;
     const abort = new AbortController();

@@ -5,7 +5,8 @@ import { fuzz } from './fuzz/property';
 import { send } from './fuzz/send';
 
 // A seeded, bounded pass of the property-based fuzzer over every route (test/fuzz/); `npm run fuzz`
-// runs it longer with a random seed. First, the 500 it found: ids of the other kind of workflow.
+// runs it longer with a random seed. First, the 500 it found: ids of the other kind of workflow,
+// and that the list cursors it sends are what it means them to be (real, or altered).
 
 let target: RunningTarget;
 
@@ -41,7 +42,19 @@ describe('the API under fuzzed requests', () => {
     assert.deepEqual(target.problems, []);
   });
 
-  test('when any method, path, id, header, query or body is sent, then the answer is below 500, errors are {error: {code, message}}, and the server stays up', async () => {
+  test('when a real cursor of GET /v1/runs is sent, then the next page comes; when it is altered, or another tenant sends it, then 400 invalid_cursor', async () => {
+    const [real, ...others] = target.pools.cursor;
+    const altered = others.slice(2);
+    const page = await send(target.urls.keyed, { method: 'GET', path: `/v1/runs?limit=1&cursor=${real}`, headers: json });
+    assert.equal(page.status, 200, page.body);
+    for (const [cursor, headers] of [...altered.map((cursor) => [cursor, json] as const), [real!, { authorization: 'Bearer other-key-0123456789abcdef' }] as const]) {
+      const answer = await send(target.urls.keyed, { method: 'GET', path: `/v1/runs?limit=1&cursor=${cursor}`, headers });
+      assert.equal(answer.status, 400, `${cursor}: ${answer.body}`);
+      assert.match(JSON.parse(answer.body).error.code, /^invalid_(cursor|request)$/, cursor);
+    }
+  });
+
+  test('when any method, path, id, header, query or body is sent, then the answer is below 500, errors are {error: {code, message}} (on /mcp, that or JSON-RPC), and the server stays up', async () => {
     await fuzz(target, { numRuns: 250, seed: 20_250_610, timeLimitMs: 60_000 });
   });
 });

@@ -237,6 +237,15 @@ describe('MCP at /mcp', () => {
     assert.equal(extra.isError, true);
   });
 
+  test('when list_runs gets a cursor the API never gave, then it is a tool error, as GET /v1/runs answers 400 (found by the fuzzer: one with no signature threw)', async () => {
+    const client = await connect(acmeKey);
+    const unsigned = (await client.callTool({ name: 'list_runs', arguments: { cursor: 'not-ours' } })) as CallToolResult;
+    assert.equal(unsigned.isError, true);
+    assert.match(textOf(unsigned), /cursor is not one this API gave/);
+    const forged = (await client.callTool({ name: 'list_runs', arguments: { cursor: `${Buffer.from('{"CloseTime":"2020-01-01"}').toString('base64url')}.${'A'.repeat(43)}` } })) as CallToolResult;
+    assert.equal((forged.structuredContent as { error: { code: string } }).error.code, 'invalid_cursor');
+  });
+
   test('when no key or a wrong key is sent, then /mcp answers 401 and the client cannot connect', async () => {
     await assert.rejects(connect(), /401|nauthorized/);
     await assert.rejects(connect('not-a-key-0123456789abcdef'), /401|nauthorized/);

@@ -90,7 +90,10 @@ export function chatRouter(options: ChatRouterOptions): Router {
         return 'the stream failed; reload to resume it';
       },
     });
-    await pipeUIMessageStreamToResponse({ response, stream, keepAliveMs: options.stream?.keepAliveMs ?? 15_000 });
+    const piped = pipeUIMessageStreamToResponse({ response, stream, keepAliveMs: options.stream?.keepAliveMs ?? 15_000 });
+    // Node sends a HEAD answer's headers only at its end (it drops the writes): send them now, as sse.ts does.
+    response.flushHeaders();
+    await piped;
   };
 
   router.post('/chat', async (request, response) => {

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { bodies, validBodies } from './bodies';
-import { headers, query } from './headers';
-import { fromPool, junkSegment, long, type Part } from './parts';
+import { headers, listQuery, mcpHeaders, query } from './headers';
+import { mcpBody } from './mcp-bodies';
+import { chatIds, fromPool, junkSegment, long, type Part } from './parts';
 
 // What the fuzzer sends: every route shape of the API, with the method each answers or another,
 // ids of real runs and sessions (either kind under either route), unknown ids and junk, and the
-// query strings, headers and bodies of headers.ts and bodies.ts.
+// query strings, headers and bodies of headers.ts, bodies.ts and mcp-bodies.ts.
 
 export const methods = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH'] as const;
 type Method = (typeof methods)[number];
@@ -17,7 +18,8 @@ export interface FuzzRequest {
   path: readonly Part[];
   query: Array<[string, readonly Part[]]>;
   headers: Array<[string, readonly Part[]]>;
-  body?: string | Uint8Array;
+  /** JSON as parts when it names pool values (mcp-bodies.ts). */
+  body?: string | Uint8Array | readonly Part[];
 }
 
 /** Run and session ids: real ones (either kind under either route), well-formed unknown ones, junk. */
@@ -32,8 +34,16 @@ export const id: fc.Arbitrary<Part> = fc.oneof(
 const callId: fc.Arbitrary<Part> = fc.oneof({ weight: 3, arbitrary: fromPool('callId') }, junkSegment, long('call_'));
 const suffix = fc.oneof({ weight: 8, arbitrary: fc.constant('') }, fc.constantFrom('/', '//', '/x', '/..', '?', '#x', ';a=b'));
 
-type Body = string | Uint8Array | undefined;
-type Route = { method: Method; path: readonly Part[]; body: Body };
+type Body = FuzzRequest['body'];
+type Route = {
+  method: Method;
+  path: readonly Part[];
+  body: Body;
+  /** The route's own query string, in place of the generic one. */
+  query?: FuzzRequest['query'];
+  /** Headers the route's clients send, in place of generic ones of the same name. */
+  headers?: FuzzRequest['headers'];
+};
 
 /** A route with the method it answers and, often, the body it takes (else any body, or none). */
 const route = (method: Method, path: fc.Arbitrary<readonly Part[]>, valid: fc.Arbitrary<Body> = fc.constant(undefined)): fc.Arbitrary<Route> =>
@@ -41,9 +51,16 @@ const route = (method: Method, path: fc.Arbitrary<readonly Part[]>, valid: fc.Ar
     .tuple(path, fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: bodies }, { weight: 1, arbitrary: fc.constant(undefined) }))
     .map(([parts, body]) => ({ method, path: parts, body }));
 
+/** A route that is sent, three times in four, with the query or headers of its clients. */
+const withOwn = (chosen: fc.Arbitrary<Route>, own: fc.Arbitrary<Pick<Route, 'query' | 'headers'>>) =>
+  fc.tuple(chosen, fc.oneof({ weight: 3, arbitrary: own }, { weight: 1, arbitrary: fc.constant({}) })).map(([value, extra]) => ({ ...value, ...extra }));
+
+const chatId: fc.Arbitrary<Part> = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...chatIds) }, junkSegment, long('chat'));
+
 /** Each route with the method it answers; `methodAndPath` puts another method on it now and then. */
 const routes: fc.Arbitrary<Route> = fc.oneof(
   route('POST', fc.constant(['/v1/runs']), validBodies.run),
+  withOwn(route('GET', fc.constant(['/v1/runs'])), listQuery.map((own) => ({ query: own }))),
   route('GET', id.map((run) => ['/v1/runs/', run])),
   route('GET', id.map((run) => ['/v1/runs/', run, '/events'])),
   route('POST', id.map((run) => ['/v1/runs/', run, '/cancel'])),
@@ -55,6 +72,11 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   route('GET', fc.constant(['/v1/tools'])),
   route('GET', fc.constant(['/healthz'])),
   route('POST', fc.constantFrom(['/codec/decode'], ['/codec/encode']), validBodies.codec),
+  route('POST', fc.constant(['/v1/chat']), validBodies.chat),
+  route('GET', chatId.map((chat) => ['/v1/chat/', chat, '/stream'])),
+  { weight: 3, arbitrary: withOwn(route('POST', fc.constant(['/mcp']), mcpBody), mcpHeaders.map((own) => ({ headers: own }))) },
+  route('GET', fc.constantFrom(['/mcp'], ['/openapi.json'], ['/docs'], ['/docs/rapidoc-min.js'])),
+  route('DELETE', fc.constant(['/mcp'])),
 );
 
 const unknownPath: fc.Arbitrary<readonly Part[]> = fc.oneof(
@@ -70,8 +92,11 @@ export const methodAndPath: fc.Arbitrary<Route> = fc.oneof(
     weight: 6,
     arbitrary: fc.tuple(routes, suffix, fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, anyMethod)).map(([chosen, end, other]) => ({ ...chosen, method: other ?? chosen.method, path: [...chosen.path, end] })),
   },
-  { weight: 1, arbitrary: fc.tuple(anyMethod, unknownPath, fc.option(bodies, { nil: undefined })).map(([method, path, body]) => ({ method, path, body })) },
+  { weight: 1, arbitrary: fc.tuple(anyMethod, unknownPath, fc.option(bodies, { nil: undefined })).map(([method, path, body]): Route => ({ method, path, body })) },
 );
+
+/** The generic headers, those of the same name replaced by the route's own. */
+const merged = (generic: FuzzRequest['headers'], own: FuzzRequest['headers'] = []) => [...generic.filter(([name]) => !own.some(([ownName]) => ownName === name)), ...own];
 
 export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc
   .record({
@@ -80,4 +105,11 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc
     query,
     headers,
   })
-  .map(({ route: { method, path, body }, ...rest }) => ({ ...rest, method, path, body }));
+  .map(({ route: chosen, target, query: genericQuery, headers: genericHeaders }) => ({
+    target,
+    method: chosen.method,
+    path: chosen.path,
+    body: chosen.body,
+    query: chosen.query ?? genericQuery,
+    headers: merged(genericHeaders, chosen.headers),
+  }));

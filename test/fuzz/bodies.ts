@@ -1,11 +1,13 @@
 import fc from 'fast-check';
+import { toolCallScriptInput } from '../../src/demo-model/tool-call-script';
+import { chatIds } from './parts';
 
 // Request bodies: the valid ones of each route, the same mutated (wrong types, unknown fields,
 // huge strings, nested junk), and bytes that are not JSON at all.
 
 const input = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('What is 2+3?', 'hello', 'What is (1+2)*3?') }, fc.constantFrom('', ' '), fc.string({ maxLength: 20 }));
 
-const runBody = fc.record(
+export const runBody = fc.record(
   {
     input,
     model: fc.constantFrom('scripted', 'other-model'),
@@ -27,7 +29,7 @@ const sessionBody = fc.record(
   { requiredKeys: [] },
 );
 const messageBody = fc.record({ input, maxSteps: fc.integer({ min: 1, max: 5 }), maxTokens: fc.integer({ min: 1, max: 100_000 }) }, { requiredKeys: ['input'] });
-const approvalBody = fc.record({ approve: fc.boolean(), reason: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approve'] });
+export const approvalBody = fc.record({ approve: fc.boolean(), reason: fc.string({ maxLength: 20 }) }, { requiredKeys: ['approve'] });
 const base64 = (bytes: fc.Arbitrary<Uint8Array>) => bytes.map((value) => Buffer.from(value).toString('base64'));
 /** Temporal's codec protocol: payloads with base64 metadata and data (ciphertext or junk, any encoding). */
 const codecBody = fc.record({
@@ -42,7 +44,41 @@ const codecBody = fc.record({
     { maxLength: 4 },
   ),
 });
-const validBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(runBody, sessionBody, messageBody, approvalBody, codecBody);
+
+/** A chat turn's text: a question, a failing run, or a tool call that waits for approval (the chat's turn stays running). */
+const chatInput = fc.oneof(
+  { weight: 6, arbitrary: input },
+  fc.constantFrom('fail', toolCallScriptInput(['delete_file', { path: 'a.txt' }])),
+);
+const uiPart = fc.oneof(
+  { weight: 4, arbitrary: chatInput.map((text) => ({ type: 'text', text })) },
+  fc.constantFrom({ type: 'step-start' }, { type: 'reasoning', text: 'hm' }, { type: 'file', url: 'data:,x', mediaType: 'text/plain' }, { type: 'text', text: 1 }, { type: 'text' }),
+);
+const uiMessage = (role: fc.Arbitrary<string>) => fc.record({ id: fc.stringMatching(/^[A-Za-z0-9]{1,16}$/), role, parts: fc.array(uiPart, { minLength: 1, maxLength: 3 }) });
+const userMessage = uiMessage(fc.constant('user'));
+/** What the AI SDK's DefaultChatTransport sends (the whole chat, or only its latest message), with a session's settings. */
+const chatBody = fc
+  .record(
+    {
+      id: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...chatIds) }, fc.string({ maxLength: 20 }), fc.constant('c'.repeat(201))),
+      chat: fc.oneof(
+        { weight: 3, arbitrary: fc.tuple(fc.array(uiMessage(fc.constantFrom('user', 'assistant', 'system')), { maxLength: 2 }), userMessage).map(([earlier, latest]) => ({ messages: [...earlier, latest] })) },
+        userMessage.map((message) => ({ message })),
+      ),
+      trigger: fc.oneof({ weight: 4, arbitrary: fc.constant('submit-message') }, fc.constant('regenerate-message')),
+      messageId: fc.string({ maxLength: 10 }),
+      model: fc.constant('scripted'),
+      system: fc.string({ maxLength: 20 }),
+      maxSteps: fc.integer({ min: 1, max: 5 }),
+      maxTokens: fc.integer({ min: 1, max: 100_000 }),
+      tools: fc.subarray(['calculator', 'delete_file']),
+      contextTokens: fc.constant(4096),
+      cache: fc.boolean(),
+    },
+    { requiredKeys: ['id', 'chat'] },
+  )
+  .map(({ chat, ...rest }) => ({ ...rest, ...chat }));
+const validBody: fc.Arbitrary<Record<string, unknown>> = fc.oneof(runBody, sessionBody, messageBody, approvalBody, codecBody, chatBody);
 
 /** The valid body of each route that takes one, as sent. */
 export const validBodies = {
@@ -51,17 +87,18 @@ export const validBodies = {
   message: messageBody.map((body) => JSON.stringify(body)),
   approval: approvalBody.map((body) => JSON.stringify(body)),
   codec: codecBody.map((body) => JSON.stringify(body)),
+  chat: chatBody.map((body) => JSON.stringify(body)),
 };
 
 const huge = fc.constantFrom(1001, 70_000, 400_000, 2_200_000).map((length) => 'x'.repeat(length));
 const nested = fc.constantFrom(50, 1000).map((depth) => JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown);
-const wrongValue = fc.oneof(
+export const wrongValue = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
   fc.constantFrom(null, -1, 0, 1.5, 1e308, '', ' ', [], {}, true, [{ role: 'tool' }], [{ role: 'user', content: 1 }], { approve: 'yes' }),
   huge,
   nested,
 );
-const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'maxTokens', 'tools', 'contextTokens', 'cache', 'messages', 'approve', 'reason', 'extra', '__proto__', 'constructor');
+const field = fc.constantFrom('input', 'model', 'system', 'maxSteps', 'maxTokens', 'tools', 'contextTokens', 'cache', 'messages', 'approve', 'reason', 'id', 'message', 'trigger', 'messageId', 'extra', '__proto__', 'constructor');
 
 /** A valid body with one field replaced (or added) by a value of the wrong kind. */
 const mutatedBody = fc.tuple(validBody, field, wrongValue).map(([body, name, value]) => ({ ...body, [name]: value }));

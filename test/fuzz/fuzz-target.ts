@@ -11,13 +11,17 @@ import { demoReply } from '../../src/demo-model/demo-script';
 import type { Responder } from '../../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../../src/demo-model/tool-call-script';
 import { readSse } from '../helpers/sse';
+import { firstPageCursor, withAltered } from './list-cursors';
+import { chatIds } from './parts';
+import { send } from './send';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { startTemporal, type TestTemporal } from '../helpers/temporal';
 import type { FuzzTarget } from './property';
 
 // What the fuzzer runs against: a real Temporal dev server, worker and API, twice (open, and with
 // API keys), holding runs in every state (completed, waiting for approval, cancelled, failed,
-// terminated, a session's turn) and sessions, so requests can name real ids of either kind.
+// terminated, a session's turn) and sessions, so requests can name real ids of either kind; lists
+// of runs long enough to have a second page (real cursors); a chat whose turn waits for approval.
 
 const deleteFile = deleteFileTool();
 
@@ -111,6 +115,20 @@ async function seed(environment: TestTemporal, open: TestStack, keyed: TestStack
   assert.equal(turn.status, 202, JSON.stringify(turn.body));
   await follow(keyed, turn.body.runId, ended);
   const openSession = (await open.post('/v1/sessions', {})).body.sessionId as string;
+  const openCompleted = await start(open, { input: 'What is 2+3?' });
+  await follow(open, openCompleted.runId, ended);
+
+  // A chat (on each API) whose turn stays running: GET /v1/chat/:chatId/stream has a turn to resume.
+  for (const [stack, headers] of [[keyed, auth], [open, {}]] as const) {
+    const body = JSON.stringify({ id: chatIds[1], messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: approval.input }] }], tools: approval.tools });
+    const chat = await send(new URL(stack.url), { method: 'POST', path: '/v1/chat', headers: { ...headers, 'content-type': 'application/json' }, body }, { timeoutMs: 5000, streamMs: 50, maxBytes: 65_536 });
+    assert.equal(chat.status, 200, chat.body);
+  }
+  const cursors = [
+    await firstPageCursor(keyed, 'limit=1', keys.fuzz),
+    await firstPageCursor(keyed, 'limit=1&status=completed', keys.fuzz),
+    await firstPageCursor(open, 'limit=1'),
+  ];
 
   const runs = [completed, waiting, cancelled, failed, terminated];
   return {
@@ -120,5 +138,6 @@ async function seed(environment: TestTemporal, open: TestStack, keyed: TestStack
     streamToken: [...runs.map((run) => run.streamToken), turn.body.streamToken],
     eventId: [...new Set(events.map((event) => event.id))],
     callId: ['call_0', 'call_1'],
+    cursor: withAltered(cursors),
   };
 }

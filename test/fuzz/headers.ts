@@ -1,8 +1,9 @@
 import fc from 'fast-check';
-import { encoded, fromPool, junkSegment, junkText, type Part } from './parts';
+import { cursor, encoded, fromPool, junkSegment, junkText, type Part } from './parts';
 
-// Query strings and headers: the ones the API reads (lastEventId, fromStep, token; Content-Type,
-// Authorization, Last-Event-ID) with real values, near misses and junk, and some it does not.
+// Query strings and headers: the ones the API reads (lastEventId, fromStep, token, and GET
+// /v1/runs's status, limit and cursor; Content-Type, Authorization, Last-Event-ID, and /mcp's
+// Accept and Mcp-Protocol-Version) with real values, near misses and junk, and some it does not.
 
 const headerCharacter = fc.constantFrom(...' aZ09-_.,;:=/"\'\\()<>@[]{}?*+%&~!#$^`|\t'.split(''), 'é', '\u00ff');
 
@@ -17,6 +18,19 @@ const queryValue: fc.Arbitrary<readonly Part[]> = fc.oneof(
 );
 const queryKey = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('lastEventId', 'fromStep', 'token') }, fc.constantFrom('x', '__proto__', 'fromStep[]', 'a[b]', ''));
 export const query = fc.array(fc.tuple(queryKey, queryValue), { maxLength: 3 });
+
+type Query = Array<[string, readonly Part[]]>;
+/** GET /v1/runs: a page of a status (or of all), real and altered cursors, limits in and out of range, a key twice. */
+export const listQuery: fc.Arbitrary<Query> = fc
+  .record(
+    {
+      status: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('running', 'completed', 'failed', 'cancelled') }, fc.constantFrom('queued', 'RUNNING', '')).map((value) => [value]),
+      limit: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 100 }).map(String) }, number).map((value) => [encodeURIComponent(value)]),
+      cursor: cursor.map((part) => (typeof part === 'string' ? [encoded(part)] : [part])),
+    },
+    { requiredKeys: [] },
+  )
+  .chain((pairs) => fc.oneof({ weight: 9, arbitrary: fc.constant([]) }, fc.constantFrom('status', 'limit', 'cursor').map((name) => [[name, ['1']]])).map((twice): Query => [...Object.entries(pairs), ...twice] as Query));
 
 const headerText = fc.string({ unit: headerCharacter, maxLength: 40 });
 /** The header `name` with a value, or none: present `weight` times in 10. */
@@ -42,6 +56,19 @@ const lastEventId: fc.Arbitrary<readonly Part[]> = fc.oneof(
   headerText.map((text) => [text]),
   fc.constant([{ prefix: '', repeat: '9', times: 3000 }]),
 );
+
+/** What MCP clients send to /mcp: JSON with a key, accepting JSON and SSE (the transport refuses a POST that does not accept both). */
+export const mcpHeaders: fc.Arbitrary<Array<[string, readonly Part[]]>> = fc
+  .record(
+    {
+      accept: fc.oneof({ weight: 6, arbitrary: literal(['application/json, text/event-stream']) }, literal(['text/event-stream', 'application/json', '*/*', 'text/event-stream, application/json;q=0.5'])),
+      'content-type': literal(['application/json']),
+      authorization: fromPool('apiKey').map((key) => ['Bearer ', key]),
+      'mcp-protocol-version': fc.oneof({ weight: 4, arbitrary: literal(['2025-06-18', '2025-03-26', '2024-11-05']) }, literal(['1999-01-01', 'x'])),
+    },
+    { requiredKeys: ['accept', 'content-type', 'authorization'] },
+  )
+  .map((own) => Object.entries(own));
 
 export const headers: fc.Arbitrary<Array<[string, readonly Part[]]>> = fc
   .tuple(

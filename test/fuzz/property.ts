@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { fuzzRequest, type FuzzRequest } from './arbitraries';
+import { mcpBreaches } from './mcp-contract';
 import type { Part, PoolName } from './parts';
 import { send, type Answer, type Call } from './send';
 
 // The property: whatever a client sends, the API answers below 500, every error is
-// {"error": {"code", "message"}}, nothing is logged as a failed request (a stream that broke after
+// {"error": {"code", "message"}} (on /mcp: that or JSON-RPC, mcp-contract.ts), nothing is logged as a failed request (a stream that broke after
 // its headers), nothing is thrown outside a request, and /healthz still answers afterwards.
 
 export interface FuzzTarget {
@@ -26,7 +27,8 @@ const resolve = (parts: readonly Part[], pools: FuzzTarget['pools']) => parts.ma
 export function toCall(request: FuzzRequest, pools: FuzzTarget['pools']): Call {
   const query = request.query.map(([name, value]) => `${name}=${resolve(value, pools)}`).join('&');
   const headers = Object.fromEntries(request.headers.map(([name, value]) => [name, resolve(value, pools)]));
-  return { method: request.method, path: resolve(request.path, pools) + (query ? `?${query}` : ''), headers, ...(request.body !== undefined ? { body: request.body } : {}) };
+  const body = Array.isArray(request.body) ? resolve(request.body, pools) : (request.body as string | Uint8Array | undefined);
+  return { method: request.method, path: resolve(request.path, pools) + (query ? `?${query}` : ''), headers, ...(body !== undefined ? { body } : {}) };
 }
 
 const shorten = (text: string, length = 300) => (text.length > length ? `${text.slice(0, length)}… (${text.length} characters)` : text);
@@ -41,6 +43,7 @@ export function contractBreaches(call: Call, answer: Answer): string[] {
   const breaches: string[] = [];
   if (answer.status >= 500) breaches.push(`status ${answer.status}: ${shorten(answer.body)}`);
   if (answer.status < 100) breaches.push(`no status (${answer.status})`);
+  if (call.path.startsWith('/mcp')) return [...breaches, ...mcpBreaches(call.method, answer)];
   if (answer.status >= 400 && call.method !== 'HEAD') {
     let parsed: { error?: { code?: unknown; message?: unknown } } | undefined;
     try {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/scopes';
 import { liveTotals } from '../live-usage';
 import { decideApproval, pendingApprovals, readOwnedRun } from '../run-actions';
-import { listRuns, runListStatuses } from '../run-list';
+import { listRuns, runListQuerySchema, runListStatuses } from '../run-list';
 import { runRequestSchema } from '../run-request';
 import { decisionSchema } from '../runs-router';
 import type { McpContext } from './mcp-context';
@@ -82,7 +82,8 @@ export function createMcpServer(context: McpContext, principal: Principal, conne
       inputSchema: z.strictObject({
         status: z.enum(runListStatuses).optional(),
         limit: z.number().int().min(1).max(100).optional().describe('1 to 100 (default 20).'),
-        cursor: z.string().max(4096).optional().describe('nextCursor of the page before.'),
+        // GET /v1/runs's own check: listRuns reads a cursor as token.signature.
+        cursor: runListQuerySchema.shape.cursor.describe('nextCursor of the page before.'),
       }),
       annotations: { readOnlyHint: true },
     },

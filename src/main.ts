@@ -5,6 +5,7 @@ import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
 import { accessFromConfig } from './api/auth/access';
+import { ensureConsoleBuilt } from './api/console-assets';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
 import { codecSettings, temporalDataConverter } from './codec';
@@ -31,6 +32,16 @@ function redactUrl(text: string): string {
 function browserUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** The web console's build when its sources changed (after a pull); the API goes on without it. */
+async function buildConsole() {
+  try {
+    const result = await ensureConsoleBuilt(log);
+    if (result.state === 'missing' || result.state === 'stale') log(`Console not built: ${result.reason}`);
+  } catch (error) {
+    console.error(`Console: the build failed, / says so (the API works): ${(error as Error).message}`);
+  }
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -109,6 +120,7 @@ async function main() {
   // On the worker's connection, run starts hand their first workflow task straight to this
   // process's worker (eager start), one round trip less before the first token.
   const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter });
+  await buildConsole();
   const stack: Stack = await startStack({
     client,
     eagerClient,
@@ -137,6 +149,7 @@ async function main() {
   const api = stack.url;
   log('');
   log(`API:         ${api}`);
+  log(`Console:     ${api}/`);
   log(access.notice);
   log(`Temporal UI: ${uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
   if (config.payloadKeys) {

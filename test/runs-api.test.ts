@@ -15,6 +15,9 @@ const longText = Array.from({ length: 60 }, (_, index) => `word${index}`).join('
 /** The demo model, except that inputs starting with "long" get `longText` streamed slowly. */
 const responder: Responder = (request) => {
   const last = request.messages.at(-1);
+  if (last?.role === 'user' && last.content?.startsWith('slow first')) {
+    return { kind: 'stream', frames: textFrames(request.model, 'at last', { firstTokenDelayMs: 400, tokenDelayMs: 5 }) };
+  }
   if (last?.role === 'user' && last.content?.startsWith('long')) {
     return { kind: 'stream', frames: textFrames(request.model, longText, { firstTokenDelayMs: 20, tokenDelayMs: 25 }) };
   }
@@ -110,6 +113,19 @@ describe('a full turn over SSE', () => {
     assert.ok(modelRequest.completedAt, 'the model finished its response');
     assert.ok(deltas[0]!.at < modelRequest.completedAt!, 'first token arrived while the model was still streaming');
     assert.equal(allText(events), longText);
+  });
+
+  test('when a model step completes, then its time to first token (the worker\'s measure) is in step.completed and in the run\'s steps', async () => {
+    const runId = await startRun({ input: 'slow first token' });
+    const { events } = await readSse(`${stack.url}/v1/runs/${runId}/events`);
+    const completed = events.find((event) => event.event === 'step.completed')!;
+    const measured = (completed.data as { firstTokenMs?: number }).firstTokenMs;
+    assert.ok(measured !== undefined && measured >= 400 && measured < 10_000, `firstTokenMs ${measured}`);
+    const run = await stack.get(`/v1/runs/${runId}`);
+    assert.equal(run.body.steps[0].firstTokenMs, measured);
+    // A late reader rebuilds the same event from durable state.
+    const again = await readSse(`${stack.url}/v1/runs/${runId}/events`);
+    assert.equal((again.events.find((event) => event.event === 'step.completed')!.data as { firstTokenMs?: number }).firstTokenMs, measured);
   });
 
   test('when nothing happens for a while, then the stream sends keep-alive comments', async () => {

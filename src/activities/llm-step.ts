@@ -88,6 +88,8 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     const context = Context.current();
     // Numbered on across the models of the step: positions (s.attempt.offset) must never repeat.
     const attempt = (input.attemptBase ?? 0) + context.info.attempt;
+    const startedAt = Date.now();
+    let firstTokenMs: number | undefined;
     const { runId, step } = input;
     const stream = relay.openStream(runId, `llm:${step}`);
     let text = '';
@@ -119,6 +121,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       });
     };
     const emitText = (delta: string) => {
+      firstTokenMs ??= Date.now() - startedAt;
       const start = text.length;
       text += delta;
       publish({ position: { kind: 'text', step, attempt, start, end: text.length }, event: 'text.delta', data: { runId, step, attempt, delta } });
@@ -151,6 +154,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
         attempt,
         streamed: message.streamed,
         ...(contextReport ? { context: contextReport } : {}),
+        ...(firstTokenMs !== undefined ? { firstTokenMs } : {}),
       };
     } catch (error) {
       // Stopped by the API's word: end as cancelled once Temporal has cancelled the step too.

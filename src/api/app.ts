@@ -17,6 +17,7 @@ import { runsRouter, type RunsRouterOptions } from './runs-router';
 import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
 import { chatRouter } from './chat-router';
+import { consoleRouter } from './console-router';
 import { StreamSlots } from './stream-slots';
 import { toolsRouter } from './tools-router';
 import { isMcpWrite, mcpRouter } from './mcp/mcp-router';
@@ -29,6 +30,8 @@ import { ToolStats } from '../activities/tools/tool-stats';
 export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'open' | 'streamSlots'> {
   client: Client;
   taskQueue: string;
+  /** Where the built console is (default web/dist). */
+  consoleDist?: string;
   /** Who may call (default: open, loopback Host headers only). */
   access?: Access;
   /** Browser origins allowed by CORS (none by default). */
@@ -71,6 +74,8 @@ export function createApp(options: AppOptions): Express {
   // GET /openapi.json and /docs, no key needed: the document is made once, from the schemas and limits the routers use.
   const openApi = createOpenApiDocument({ limits: options.limits, toolNames: options.toolNames, access, streamTokenTtlSeconds: streamTokens.ttlSeconds, toolsListed: options.tools !== undefined });
   app.use(referenceRouter(openApi));
+  // The web console (web/, built into web/dist): its pages load without a key, then ask for one.
+  app.use(consoleRouter(options.consoleDist));
 
   app.get('/healthz', async (_request, response) => {
     try {
@@ -87,7 +92,7 @@ export function createApp(options: AppOptions): Express {
   const writes = writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open, isWrite: (request) => (request.baseUrl === '/mcp' ? isMcpWrite(request.body) : isWriteMethod(request)) });
   app.use('/v1', authenticated, writes, jsonOnly, express.json({ limit: '2mb' }));
   app.post('/v1/runs', requireScope('runs:write'));
-  app.get(['/v1/runs', '/v1/runs/:runId', '/v1/runs/:runId/events'], requireScope('runs:read'));
+  app.get(['/v1/runs', '/v1/runs/:runId', '/v1/runs/:runId/events', '/v1/runs/:runId/temporal-links'], requireScope('runs:read'));
   app.post('/v1/runs/:runId/stream-tokens', requireScope('runs:read'));
   app.post('/v1/runs/:runId/cancel', requireScope('runs:cancel'));
   app.post('/v1/runs/:runId/approvals/:callId', requireScope('approvals:decide'));

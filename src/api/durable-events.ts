@@ -32,7 +32,13 @@ export function durableEvents(state: RunView): StreamEvent[] {
       out.push({
         position: { kind: 'step-done', step },
         event: 'step.completed',
-        data: { runId, step, kind: record.kind, ...(record.kind === 'llm' && record.usage ? { usage: record.usage } : {}) },
+        data: {
+          runId,
+          step,
+          kind: record.kind,
+          ...(record.kind === 'llm' && record.usage ? { usage: record.usage } : {}),
+          ...(record.kind === 'llm' && record.firstTokenMs !== undefined ? { firstTokenMs: record.firstTokenMs } : {}),
+        },
       });
     }
   }

@@ -1,4 +1,5 @@
 import type { StreamSlots } from './stream-slots';
+import { temporalLinks } from './temporal-links';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { Router, type Request } from 'express';
 import { beginning, formatCursor, parseCursor, type Cursor } from '../shared/event-position';
@@ -138,6 +139,16 @@ export function runsRouter(options: RunsRouterOptions): Router {
       ...next,
       links: { ...links(state.runId, state.executionId), ...(state.nextStep !== undefined ? { next: `/v1/runs/${state.runId}?fromStep=${state.nextStep}` } : {}) },
     });
+  });
+
+  // Where the run, its steps and its tool calls are in the Temporal Web UI (temporal-links.ts).
+  router.get('/runs/:runId/temporal-links', async (request, response) => {
+    const fromStep = fromStepSchema.safeParse(request.query.fromStep);
+    if (!fromStep.success) throw new HttpError(400, 'invalid_request', describeIssues(fromStep.error));
+    const state = await loadRun(request, true);
+    // Only the executions that hold steps from fromStep on: a long run's history is read in part.
+    const earlier = (state.segments ?? []).filter((segment) => segment.executionId !== state.executionId && segment.lastStep >= (fromStep.data ?? 1)).map((segment) => segment.executionId);
+    response.json(await temporalLinks(options.client, options.temporalUi, state.runId, [...earlier, state.executionId]));
   });
 
   router.get('/runs/:runId/events', async (request, response) => {

@@ -2,6 +2,7 @@
 // stream endpoints (src/relay/remote-relay.ts). Run as many as you like.
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { ensureConsoleBuilt } from './console-assets';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
 import { codecSettings, temporalDataConverter } from '../codec';
@@ -54,11 +55,13 @@ async function main() {
   const connection = await Connection.connect(clientConnectionOptions(address, config.temporal.security));
   await ensureSearchAttributes(connection, config.temporal.namespace);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: temporalDataConverter(config.payloadKeys) });
+  const built = await ensureConsoleBuilt(log).catch((error: unknown) => ({ state: 'missing' as const, reason: `the build failed: ${(error as Error).message}` }));
+  if (built.state === 'missing' || built.state === 'stale') log(`Console not built: ${built.reason}`);
   const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : config.port;
-    log(`API: http://${config.host}:${port} (Temporal ${address}, task queue "${config.temporal.taskQueue}")`);
+    log(`API: http://${config.host}:${port} (Temporal ${address}, task queue "${config.temporal.taskQueue}"); console at /`);
   });
   const stop = () => {
     server.closeAllConnections();

@@ -73,6 +73,15 @@ export interface RunList {
   nextCursor?: string;
 }
 
+/** GET /v1/runs/:runId/temporal-links: Temporal Web UI pages. */
+export interface TemporalLinks {
+  run: string;
+  /** By step number. */
+  steps: Record<string, string>;
+  /** By tool call id. */
+  calls: Record<string, string>;
+}
+
 export interface CancelledRun {
   runId: string;
   status: 'cancelling';

@@ -14,6 +14,7 @@ import type {
   SentMessage,
   Session,
   SessionMessage,
+  TemporalLinks,
   ToolInfo,
 } from './api-types';
 import { segment, Transport, type ClientOptions } from './http';
@@ -47,7 +48,13 @@ export class DurableAgentsClient {
     return this.transport.json('GET', `/v1/runs/${segment(runId)}`, { query: { fromStep: options.fromStep }, signal: options.signal });
   }
 
+  /** Where the run, its steps and tool calls are in the Temporal Web UI (reads histories: ask when needed). */
+  temporalLinks(runId: string, options: Query & { fromStep?: number } = {}): Promise<TemporalLinks> {
+    return this.transport.json('GET', `/v1/runs/${segment(runId)}/temporal-links`, { query: { fromStep: options.fromStep }, signal: options.signal });
+  }
+
   /** One page of the caller's runs, newest first; pass `nextCursor` back as `cursor` for the next. */
+
   listRuns(query: ListRunsQuery = {}, options: Query = {}): Promise<RunList> {
     return this.transport.json('GET', '/v1/runs', { query: { status: query.status, limit: query.limit, cursor: query.cursor }, ...options });
   }

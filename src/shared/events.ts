@@ -66,7 +66,8 @@ export type RunEventBody =
   | { event: 'tool.failed'; data: Base & { callId: string; name: string; error: string; attempts: number; outputTruncated?: TruncationInfo } }
   | { event: 'approval.requested'; data: Base & { callId: string; name: string; arguments: string } }
   | { event: 'approval.decided'; data: Base & { callId: string; name: string; decision: ApprovalDecisionKind; reason?: string } }
-  | { event: 'step.completed'; data: Base & { kind: StepKind; usage?: Usage; cost?: Cost } }
+  /** Model steps: their usage, cost (priced models) and time to first token (the worker's measure). */
+  | { event: 'step.completed'; data: Base & { kind: StepKind; usage?: Usage; cost?: Cost; firstTokenMs?: number } }
   | { event: 'run.completed'; data: Base & { output: string; usage: Usage; cost?: Cost } }
   | { event: 'run.failed'; data: Base & { error: RunError; usage: Usage; cost?: Cost } }
   | { event: 'run.cancelled'; data: Base & { partial: string; usage: Usage; cost?: Cost } };

@@ -142,6 +142,8 @@ export interface LlmStepRecord {
   partialText?: string;
   /** What was left out of the conversation to fit the model's context window (final attempt). */
   context?: ContextTrimReport;
+  /** Time to first token of the final attempt, as the worker measured it (set when completed). */
+  firstTokenMs?: number;
 }
 
 /** Data of a context.trimmed event: what the model was not sent, to fit its context window. */
@@ -340,6 +342,8 @@ export interface LlmStepResult {
   /** False when the endpoint refused streaming and a plain call was made. */
   streamed: boolean;
   context?: ContextTrimReport;
+  /** From the final attempt's start on the worker to its first text (none: no text). */
+  firstTokenMs?: number;
 }
 
 export interface ToolActivityInput {

@@ -163,6 +163,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
         usage: result.usage,
         finishReason: result.finishReason,
         ...(result.context ? { context: result.context } : {}),
+        ...(result.firstTokenMs !== undefined ? { firstTokenMs: result.firstTokenMs } : {}),
       });
       state.usage = addUsage(state.usage, result.usage);
       state.modelUsage = addModelUsage(state.modelUsage ?? [], model, result.usage);

@@ -63,6 +63,10 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   withOwn(route('GET', fc.constant(['/v1/runs'])), listQuery.map((own) => ({ query: own }))),
   route('GET', id.map((run) => ['/v1/runs/', run])),
   route('GET', id.map((run) => ['/v1/runs/', run, '/events'])),
+  withOwn(
+    route('GET', id.map((run) => ['/v1/runs/', run, '/temporal-links'])),
+    fc.constantFrom('1', '2', '0', '-1', '1e9', 'x', '').map((fromStep) => ({ query: [['fromStep', [fromStep]]] as FuzzRequest['query'] })),
+  ),
   route('POST', id.map((run) => ['/v1/runs/', run, '/cancel'])),
   route('POST', fc.tuple(id, callId).map(([run, call]) => ['/v1/runs/', run, '/approvals/', call]), validBodies.approval),
   route('POST', id.map((run) => ['/v1/runs/', run, '/stream-tokens'])),
@@ -75,7 +79,9 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   route('POST', fc.constant(['/v1/chat']), validBodies.chat),
   route('GET', chatId.map((chat) => ['/v1/chat/', chat, '/stream'])),
   { weight: 3, arbitrary: withOwn(route('POST', fc.constant(['/mcp']), mcpBody), mcpHeaders.map((own) => ({ headers: own }))) },
-  route('GET', fc.constantFrom(['/mcp'], ['/openapi.json'], ['/docs'], ['/docs/rapidoc-min.js'])),
+  route('GET', fc.constantFrom(['/mcp'], ['/openapi.json'], ['/docs'], ['/docs/rapidoc-min.js'], ['/'], ['/sessions'], ['/favicon.svg'])),
+  // The console's pages and assets (a missing asset is the API's 404).
+  route('GET', fc.oneof(id.map((run) => ['/runs/', run]), id.map((session) => ['/sessions/', session]), junkSegment.map((file) => ['/assets/', file]))),
   route('DELETE', fc.constant(['/mcp'])),
 );
 

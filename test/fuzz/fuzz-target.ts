@@ -5,6 +5,7 @@ import { ToolRegistry } from '../../src/activities/tools/registry';
 import { randomBytes } from 'node:crypto';
 import { resolveAccess } from '../../src/api/auth/access';
 import { codecSettings } from '../../src/codec';
+import { ensureConsoleBuilt } from '../../src/api/console-assets';
 import { loadConfig } from '../../src/config';
 import { noDelay } from '../../src/demo-model/chunks';
 import { demoReply } from '../../src/demo-model/demo-script';
@@ -60,7 +61,7 @@ export async function startFuzzTarget(): Promise<RunningTarget> {
     process.off('unhandledRejection', onUncaught);
   };
   try {
-    environment = await startTemporal();
+    [environment] = await Promise.all([startTemporal(), ensureConsoleBuilt()]);
     const tools = () => new ToolRegistry([calculatorTool, deleteFile]);
     const open = await startTestStack(environment, responder, { tools: tools(), log });
     stacks.push(open);

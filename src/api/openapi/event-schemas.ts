@@ -67,7 +67,7 @@ export const eventDataSchemas = {
   'tool.failed': data('ToolFailedData', 'A tool call failed (the model reads the error).', { ...call, error: z.string(), attempts: count, outputTruncated: truncationSchema.optional() }),
   'approval.requested': data('ApprovalRequestedData', 'A call waits for POST /v1/runs/{runId}/approvals/{callId}.', { ...call, arguments: z.string() }),
   'approval.decided': data('ApprovalDecidedData', 'A call was approved, denied, or nobody decided in time.', { ...call, decision: approvalDecisionSchema, reason: z.string().optional() }),
-  'step.completed': data('StepCompletedData', 'A step ended; model steps carry their usage and cost.', { kind: stepKind, usage: usageSchema.optional(), cost: costSchema.optional() }),
+  'step.completed': data('StepCompletedData', 'A step ended; model steps carry their usage, cost and time to first token (ms from the final attempt\'s start on the worker to its first text).', { kind: stepKind, usage: usageSchema.optional(), cost: costSchema.optional(), firstTokenMs: z.number().int().nonnegative().optional() }),
   'run.completed': data('RunCompletedData', 'The run ended with a final answer. The stream closes.', { output: z.string(), usage: usageSchema, cost: costSchema.optional() }),
   'run.failed': data('RunFailedData', 'The run failed. The stream closes.', { error: runErrorSchema, usage: usageSchema, cost: costSchema.optional() }),
   'run.cancelled': data('RunCancelledData', 'The run was cancelled; partial is the text streamed before. The stream closes.', {

@@ -1,4 +1,5 @@
-import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiPathsObject, ZodOpenApiResponsesObject } from 'zod-openapi';
 import { payloadsBody } from '../codec-router';
 import { errorResponses } from './error-responses';
 import { json, type PathContext } from './path-context';
@@ -47,6 +48,7 @@ export function operationPaths(context: PathContext): ZodOpenApiPathsObject {
         responses: { '200': { description: 'The OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } }, ...hostOnly },
       },
     },
+    ...consolePages(hostOnly),
     '/docs': {
       get: {
         operationId: 'apiReference',
@@ -86,6 +88,31 @@ function codecOperation(context: PathContext, name: 'encode' | 'decode'): ZodOpe
         413: ['payload_too_large'],
         415: ['unsupported_media_type', 'charset_unsupported', 'encoding_unsupported'],
       }),
+    },
+  };
+}
+
+/** The web console's pages: one single-page app at each of these paths (no key to load it; it asks). */
+function consolePages(hostOnly: ZodOpenApiResponsesObject): Record<string, ZodOpenApiPathItemObject> {
+  const text = (mediaType: string) => ({ content: { [mediaType]: { schema: { type: 'string' as const } } } });
+  const page = (operationId: string, summary: string, path?: z.ZodObject): ZodOpenApiPathItemObject => ({
+    get: {
+      operationId,
+      tags: ['Console'],
+      summary,
+      description: 'The web console (a page and its scripts under /assets). No key is needed to load it; with keys configured it asks for one.',
+      security: [],
+      ...(path ? { requestParams: { path } } : {}),
+      responses: { '200': { description: 'The page', ...text('text/html') }, '503': { description: 'The console is not built (`npm run build:web`)', ...text('text/html') }, ...hostOnly },
+    },
+  });
+  return {
+    '/': page('consoleRuns', 'Console: runs'),
+    '/runs/{runId}': page('consoleRun', 'Console: a run, live', z.object({ runId: z.string() })),
+    '/sessions': page('consoleSessions', 'Console: sessions'),
+    '/sessions/{sessionId}': page('consoleSession', 'Console: a session', z.object({ sessionId: z.string() })),
+    '/favicon.svg': {
+      get: { operationId: 'consoleIcon', tags: ['Console'], summary: 'The console\'s icon', security: [], responses: { '200': { description: 'An SVG', ...text('image/svg+xml') }, ...hostOnly } },
     },
   };
 }

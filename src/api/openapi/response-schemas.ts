@@ -78,6 +78,14 @@ export const runListSchema = z
   .object({ runs: z.array(runListItemSchema), nextCursor: z.string().optional().meta({ description: 'Pass as ?cursor= for the next page; absent on the last.' }) })
   .meta({ id: 'RunList' });
 
+export const temporalLinksSchema = z
+  .object({
+    run: z.string().meta({ description: 'The workflow history of the run\'s latest execution.' }),
+    steps: z.record(z.string(), z.string()).meta({ description: 'By step number: the page of the step\'s activity (a tools step: its first call\'s).' }),
+    calls: z.record(z.string(), z.string()).meta({ description: 'By tool call id: the page of the call\'s activity.' }),
+  })
+  .meta({ id: 'TemporalLinks' });
+
 export const streamTokenSchema = z.object({ runId: z.string(), ...streamTokenFields, links: z.object({ events: path }) }).meta({ id: 'StreamToken' });
 
 export const cancellingSchema = z

@@ -56,6 +56,19 @@ export function runPaths(context: PathContext, runRequest: ReturnType<typeof run
         responses: { '200': { description: 'The run', ...json(bodies.runViewSchema) }, ...errorResponses(common, get, runRead, { 400: ['invalid_request'] }) },
       },
     },
+    '/v1/runs/{runId}/temporal-links': {
+      get: {
+        operationId: 'getRunTemporalLinks',
+        tags: ['Runs'],
+        summary: 'Where the run is in the Temporal Web UI',
+        description:
+          'The run\'s workflow history, and for each model or tools step and each tool call the page of its activity (its ActivityTaskScheduled event). ' +
+          'Read from the histories of the executions that hold steps from `fromStep` on, so ask for it when needed, not on every event.',
+        ...guarded('runs:read', { streamToken: true }),
+        requestParams: { path: z.object({ runId }), query: z.object({ fromStep: fromStepSchema.meta({ description: 'Only steps from this one on (default 1).' }) }) },
+        responses: { '200': { description: 'The links', ...json(bodies.temporalLinksSchema) }, ...errorResponses(common, get, runRead, { 400: ['invalid_request'] }) },
+      },
+    },
     '/v1/runs/{runId}/events': {
       get: {
         operationId: 'streamRunEvents',

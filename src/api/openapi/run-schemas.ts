@@ -60,6 +60,7 @@ const llmStepSchema = z.object({
   finishReason: z.string().optional(),
   partialText: z.string().optional().meta({ description: 'The text streamed before the run was cancelled in this step.' }),
   context: contextTrimSchema.optional(),
+  firstTokenMs: z.number().int().nonnegative().optional().meta({ description: 'Time to first token of the final attempt: from its start on the worker to its first text.' }),
 });
 
 const toolCallRecordSchema = z.object({

@@ -6,7 +6,7 @@ import { collectTranscript, createClient, RunTranscript, type DurableAgentsClien
 import { ensureConsoleBuilt } from '../src/api/console-assets';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
-import { launchBrowser, openPage, type OpenedPage } from './helpers/browser';
+import { launchBrowser, openPage, screenshotPath, type OpenedPage } from './helpers/browser';
 import { freePort } from './helpers/ports';
 import { startChild, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
@@ -89,7 +89,7 @@ describe('the web console through crashes', { concurrency: false }, () => {
     assert.equal(await pageText(page), answers.crash);
     assert.equal(await pageText(page), (await collectTranscript(client.streamRun(runId))).text);
     assert.match((await page.locator('.step.llm .badge.retry').textContent()) ?? '', /attempt 2/);
-    await page.screenshot({ path: 'docs/images/console-retry.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('console-retry.png'), fullPage: true });
     assert.deepEqual(problemsOf(tab, /$^/), []);
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { collectTranscript, createClient, type DurableAgentsClient } from '../src/client';
@@ -12,7 +11,7 @@ import { waitTool } from '../src/activities/tools/wait-tool';
 import { textFrames } from '../src/demo-model/chunks';
 import type { Responder } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
-import { launchBrowser, openPage, type OpenedPage } from './helpers/browser';
+import { launchBrowser, openPage, screenshotPath, type OpenedPage } from './helpers/browser';
 import { deleteFileTool } from './helpers/delete-file-tool';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
@@ -50,7 +49,6 @@ before(async () => {
   });
   client = createClient({ baseUrl: stack.url, apiKey: key });
   browser = await launchBrowser();
-  mkdirSync('docs/images', { recursive: true });
 });
 
 after(async () => {
@@ -124,7 +122,7 @@ describe('the web console', { concurrency: true }, () => {
     assert.equal(await pageText(page), story);
     assert.equal(await pageText(page), await transcriptOf(runId));
     assert.match((await page.locator('.step.llm .facts').first().textContent()) ?? '', /TTFT \d/);
-    await page.screenshot({ path: 'docs/images/console-run.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('console-run.png'), fullPage: true });
     assert.deepEqual(problemsOf(signed), []);
   });
 
@@ -153,7 +151,7 @@ describe('the web console', { concurrency: true }, () => {
     const order = await page.locator('.tool-card .badge[title^="order"]').allTextContents();
     assert.deepEqual([...order].sort(), ['#1', '#2', '#3']);
     assert.equal(await page.locator('.tool-card').filter({ hasText: '"seconds": 4' }).locator('.badge[title^="order"]').textContent(), '#3', 'the longest wait finished last');
-    await page.screenshot({ path: 'docs/images/console-tools.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('console-tools.png'), fullPage: true });
     assert.deepEqual(problemsOf(signed), []);
   });
 
@@ -165,7 +163,7 @@ describe('the web console', { concurrency: true }, () => {
     const keep = page.locator('.approval-card').filter({ hasText: 'keep.txt' });
     const old = page.locator('.approval-card').filter({ hasText: 'old.log' });
     await keep.getByRole('button', { name: 'Deny' }).waitFor();
-    await page.screenshot({ path: 'docs/images/console-approval.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('console-approval.png'), fullPage: true });
     await keep.getByLabel('Reason (optional)').fill('we need that file');
     await keep.getByRole('button', { name: 'Deny' }).click();
     await keep.locator('[data-decision="denied"], .badge.decision.denied').first().waitFor();
@@ -250,7 +248,7 @@ describe('the web console', { concurrency: true }, () => {
     await page.locator('.turn').filter({ hasText: 'w79' }).locator('[data-testid="turn-text"]').filter({ hasText: story }).waitFor({ timeout: 60_000 });
     await page.getByLabel('Message').and(page.locator(':enabled')).waitFor();
     assert.equal(await page.locator('.turn').count(), 2);
-    await page.screenshot({ path: 'docs/images/console-session.png', fullPage: true });
+    await page.screenshot({ path: screenshotPath('console-session.png'), fullPage: true });
     assert.deepEqual(problemsOf(signed), []);
   });
 
@@ -275,7 +273,7 @@ describe('the web console', { concurrency: true }, () => {
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
     const overflowRun = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(Number(overflowRun) <= 0, `the run page fits too (overflow ${String(overflowRun)} px)`);
-    await page.screenshot({ path: 'docs/images/console-phone.png' });
+    await page.screenshot({ path: screenshotPath('console-phone.png') });
     assert.deepEqual(problemsOf(signed), []);
   });
 
@@ -299,7 +297,7 @@ describe('the web console', { concurrency: true }, () => {
     assert.equal(await page.locator(`tr[data-run-id="${runId}"]`).count(), 0, 'a completed run is not among failed ones');
     await page.getByRole('button', { name: 'Completed' }).click();
     await row.waitFor();
-    await page.screenshot({ path: 'docs/images/console-runs.png' });
+    await page.screenshot({ path: screenshotPath('console-runs.png') });
     assert.deepEqual(problemsOf(signed), []);
   });
 });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import { resolveAccess } from '../src/api/auth/access';
 import { textFrames } from '../src/demo-model/chunks';
-import { launchBrowser, openPage, type OpenedPage, type PageProblemKind } from './helpers/browser';
+import { launchBrowser, openPage, screenshotPath, type OpenedPage, type PageProblemKind } from './helpers/browser';
 import { callApi, startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 
@@ -14,7 +13,6 @@ import { startTemporal, type TestTemporal } from './helpers/temporal';
 // request, and its console sends a real, authenticated request and shows the answer.
 
 const key = 'acme-docs-browser-key-0123456789ab';
-const screenshotPath = new URL('../docs/images/api-docs.png', import.meta.url).pathname;
 let temporal: TestTemporal;
 let stack: TestStack;
 let browser: Browser;
@@ -94,9 +92,8 @@ describe('the API reference in Chromium', () => {
       await section.getByText(/OK:200|^200$/).first().waitFor({ timeout: 5_000 });
       await section.getByText(runId).first().waitFor({ timeout: 5_000 });
 
-      await mkdir(new URL('.', `file://${screenshotPath}`), { recursive: true });
       await section.getByText(/OK:200|^200$/).first().scrollIntoViewIfNeeded();
-      await page.screenshot({ path: screenshotPath });
+      await page.screenshot({ path: screenshotPath('api-docs.png') });
       assert.deepEqual(problems, []);
     } finally {
       await close();

@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ensureDebianPackage } from './debian';
 
@@ -90,4 +93,14 @@ export async function openPage(browser: Browser, url: string, options: OpenPageO
     await context.close();
     throw error;
   }
+}
+
+/**
+ * Where a test saves a screenshot of a view: docs/images/ when UPDATE_SCREENSHOTS=1 (`npm run
+ * screenshots`, for the README), a scratch folder otherwise, so `npm test` leaves the tree alone.
+ */
+export function screenshotPath(name: string): string {
+  const folder = process.env.UPDATE_SCREENSHOTS === '1' ? 'docs/images' : join(tmpdir(), 'durable-agents-screenshots');
+  mkdirSync(folder, { recursive: true });
+  return join(folder, name);
 }

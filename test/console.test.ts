@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { collectTranscript, createClient, type DurableAgentsClient } from '../src/client';
@@ -81,9 +83,26 @@ const pageText = (page: Page) => page.locator('[data-testid="step-text"]').evalu
  */
 const problemsOf = (page: OpenedPage) => page.problems.filter((problem) => !(problem.kind === 'requestfailed' && /net::ERR_ABORTED$/.test(problem.message)));
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's WCAG 2 A and AA rules (contrast, names, labels, landmarks) on the page as it is now:
+ * each violation as "rule: what, where". Evaluated over the DevTools protocol, so the page's CSP
+ * (scripts from itself only) does not stop it.
+ */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  return page.evaluate(`(async () => {
+    ${axeSource}
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations.map((violation) => violation.id + ': ' + violation.help + ' at ' + violation.nodes.slice(0, 3).map((node) => node.target.join(' ')).join(', '));
+  })()`);
+}
+
 const transcriptOf = async (runId: string) => (await collectTranscript(client.streamRun(runId))).text;
 
-describe('the web console', { concurrency: true }, () => {
+// Four at a time: one Chromium holds at most six connections per host over HTTP/1.1, and each
+// page keeps a stream open; ten pages at once starved each other's requests.
+describe('the web console', { concurrency: 4 }, () => {
   test('when the API has keys, then the console asks for one, refuses a wrong one, and keeps the right one for the tab only', async () => {
     const first = await openPage(browser, `${stack.url}/`, { allowedStatuses: [401] });
     opened.push(first);
@@ -145,6 +164,7 @@ describe('the web console', { concurrency: true }, () => {
       await page.waitForTimeout(150);
     }
     assert.ok(seen.size >= 2, `the bar moved: ${[...seen].join(', ')}`);
+    assert.match((await page.locator('.tool-card').filter({ hasText: '"seconds": 4' }).locator('.progress-line').textContent()) ?? '', /about .+ left|waited/, 'the time left shows while it runs');
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
     assert.deepEqual(await page.locator('.tool-card').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-status'))), ['completed', 'completed', 'completed']);
     assert.match((await page.locator('[data-testid="tool-result"]').allTextContents()).join('|'), /42/);
@@ -164,6 +184,7 @@ describe('the web console', { concurrency: true }, () => {
     const old = page.locator('.approval-card').filter({ hasText: 'old.log' });
     await keep.getByRole('button', { name: 'Deny' }).waitFor();
     await page.screenshot({ path: screenshotPath('console-approval.png'), fullPage: true });
+    assert.deepEqual(await accessibilityViolations(page), [], 'the run page with approvals passes axe (WCAG 2 AA)');
     await keep.getByLabel('Reason (optional)').fill('we need that file');
     await keep.getByRole('button', { name: 'Deny' }).click();
     await keep.locator('[data-decision="denied"], .badge.decision.denied').first().waitFor();
@@ -249,6 +270,7 @@ describe('the web console', { concurrency: true }, () => {
     await page.getByLabel('Message').and(page.locator(':enabled')).waitFor();
     assert.equal(await page.locator('.turn').count(), 2);
     await page.screenshot({ path: screenshotPath('console-session.png'), fullPage: true });
+    assert.deepEqual(await accessibilityViolations(page), [], 'the session page passes axe (WCAG 2 AA)');
     assert.deepEqual(problemsOf(signed), []);
   });
 
@@ -298,6 +320,7 @@ describe('the web console', { concurrency: true }, () => {
     await page.getByRole('button', { name: 'Completed' }).click();
     await row.waitFor();
     await page.screenshot({ path: screenshotPath('console-runs.png') });
+    assert.deepEqual(await accessibilityViolations(page), [], 'the runs page passes axe (WCAG 2 AA)');
     assert.deepEqual(problemsOf(signed), []);
   });
 });

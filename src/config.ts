@@ -29,6 +29,7 @@ const schema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TEMPORAL_UI_URL: optionalText.pipe(z.url().optional()),
+  PUBLIC_URL: optionalText.pipe(z.url().optional()),
   TEMPORAL_CLI_PATH: optionalText,
   TASK_QUEUE: z.string().min(1).default('agent-turns'),
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
@@ -93,6 +94,8 @@ const schema = z.object({
 export interface Config {
   port: number;
   host: string;
+  /** Where people reach the API (PUBLIC_URL): links from the Temporal Web UI back to runs. Unset: where it listens. */
+  publicUrl?: string;
   dataDir: string;
   temporal: {
     /** Set (TEMPORAL_ADDRESS or the temporal.toml profile): use this Temporal and start nothing. Unset: start the embedded dev server. */
@@ -316,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const payloadKeys = payloadKeysOf(values.PAYLOAD_KEYS);
   return {
     port: values.PORT,
+    ...(values.PUBLIC_URL ? { publicUrl: values.PUBLIC_URL.replace(/\/+$/, '') } : {}),
     host: values.HOST,
     dataDir: resolve(values.DATA_DIR),
     temporal: {

@@ -123,6 +123,7 @@ async function main() {
   await buildConsole();
   const stack: Stack = await startStack({
     client,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     eagerClient,
     nativeConnection,
     namespace: config.temporal.namespace,

@@ -23,6 +23,8 @@ import { createAgentWorker } from './worker';
 
 export interface StackOptions {
   client: Client;
+  /** Where people reach the API (PUBLIC_URL), for the links the Web UI shows; default: where it listens. */
+  publicUrl?: string;
   /** A client on the worker's NativeConnection: runs then start eagerly on this process's worker. */
   eagerClient?: Client;
   nativeConnection: NativeConnection;
@@ -87,10 +89,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     maxWorkflowTasks: options.maxWorkflowTasks,
   });
   const running = worker.run();
+  let listeningUrl: string | undefined;
   const app = createApp({
     client: options.client,
     tools,
-    store: new RunStore(options.eagerClient ?? options.client, options.taskQueue, options.eagerClient !== undefined),
+    store: new RunStore(options.eagerClient ?? options.client, options.taskQueue, options.eagerClient !== undefined, () => options.publicUrl ?? listeningUrl),
     relay,
     defaultModel: options.model.name,
     models: {
@@ -123,8 +126,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   answerClientErrors(server);
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  listeningUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`,
+    url: listeningUrl,
     relay,
     worker,
     server,

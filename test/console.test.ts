@@ -8,9 +8,10 @@ import { resolveAccess } from '../src/api/auth/access';
 import { StreamTokens } from '../src/api/auth/stream-tokens';
 import { ensureConsoleBuilt } from '../src/api/console-assets';
 import { calculatorTool } from '../src/activities/tools/calculator-tool';
-import { ToolRegistry } from '../src/activities/tools/registry';
+import { ToolRegistry, type ToolDefinition } from '../src/activities/tools/registry';
+import { z } from 'zod';
 import { waitTool } from '../src/activities/tools/wait-tool';
-import { textFrames } from '../src/demo-model/chunks';
+import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { Responder } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { launchBrowser, openPage, screenshotPath, type OpenedPage } from './helpers/browser';
@@ -26,7 +27,22 @@ import { startTemporal, type TestTemporal } from './helpers/temporal';
 const key = 'console-key-0123456789abcdef';
 const story = Array.from({ length: 80 }, (_, index) => `w${index}`).join(' ');
 
+/** A long run: the model calls `blob` (40 KB results) again and again, then answers. */
+const longRunSteps = 25;
+const blobTool: ToolDefinition<{ n: number }> = {
+  name: 'blob',
+  description: 'returns 40 KB',
+  parameters: z.object({ n: z.number() }),
+  idempotent: true,
+  run: ({ n }) => `${n}:${'x'.repeat(40_000)}`,
+};
+
 const responder: Responder = (request) => {
+  const calls = request.messages.filter((message) => message.role === 'tool').length;
+  if ((request.messages.find((message) => message.role === 'user')?.content ?? '').startsWith('long run')) {
+    if (calls < longRunSteps) return { kind: 'stream', frames: toolCallFrames(request.model, [{ id: `call_${calls}`, name: 'blob', arguments: JSON.stringify({ n: calls }) }], { firstTokenDelayMs: 0, tokenDelayMs: 0 }) };
+    return { kind: 'stream', frames: textFrames(request.model, `After ${calls} blobs: ${story}`, { firstTokenDelayMs: 0, tokenDelayMs: 2 }) };
+  }
   const last = request.messages.findLast((message) => message.role === 'user')?.content ?? '';
   const first = request.messages.find((message) => message.role === 'user')?.content ?? '';
   if (request.messages.at(-1)?.role !== 'tool' && last.startsWith('story')) return { kind: 'stream', frames: textFrames(request.model, story, { firstTokenDelayMs: 100, tokenDelayMs: 60 }) };
@@ -45,7 +61,7 @@ before(async () => {
   const [environment] = await Promise.all([startTemporal(), ensureConsoleBuilt()]);
   temporal = environment;
   stack = await startTestStack(temporal, responder, {
-    tools: new ToolRegistry([calculatorTool, waitTool, deleteFileTool(deleted)]),
+    tools: new ToolRegistry([calculatorTool, waitTool, deleteFileTool(deleted), blobTool]),
     access: resolveAccess({ mode: 'auto', keys: `acme:${key}`, host: '127.0.0.1' }),
     streamTokens: new StreamTokens('console-test-stream-secret-0123456789abcdef'),
   });
@@ -296,6 +312,24 @@ describe('the web console', { concurrency: 4 }, () => {
     const overflowRun = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(Number(overflowRun) <= 0, `the run page fits too (overflow ${String(overflowRun)} px)`);
     await page.screenshot({ path: screenshotPath('console-phone.png') });
+    assert.deepEqual(problemsOf(signed), []);
+  });
+
+  test('when a run is long (many steps, 40 KB results), then its page holds every step and exactly the run\'s text', async () => {
+    const signed = await signedIn('/');
+    const { page } = signed;
+    const { runId } = await client.createRun({ input: 'long run please', tools: ['blob'], maxSteps: longRunSteps + 5 });
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 120_000 });
+    assert.equal(await page.locator('section.step').count(), 2 * longRunSteps + 1);
+    assert.equal(await page.locator('.tool-card[data-status="completed"]').count(), longRunSteps);
+    const transcript = await transcriptOf(runId);
+    assert.equal(await pageText(page), transcript);
+    assert.ok(transcript.endsWith(story));
+    // The results are there, folded: a 40 KB result opens on demand.
+    const last = page.locator('.tool-card').last();
+    await last.locator('summary').click();
+    assert.equal(((await last.getByTestId('tool-result').textContent()) ?? '').length, 40_000 + `${longRunSteps - 1}:`.length);
     assert.deepEqual(problemsOf(signed), []);
   });
 

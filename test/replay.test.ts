@@ -182,6 +182,8 @@ before(async () => {
     await readSse(`${stack.url}${sent.body.links.events}`);
   }
   record('session-continue-as-new', await environment.client.workflow.getHandle(sessionId, firstExecution).fetchHistory());
+  // Turns started since the Web UI summaries (patched 'turn-summary': memo and summary on each turn).
+  record('session-turn-summary', await environment.client.workflow.getHandle(sessionId, firstExecution).fetchHistory());
   // The cache entry the warm-up run wrote, once its second has passed.
   const entry = environment.client.workflow.getHandle(ToolResultCache.key('local', 'lookup', { city: 'Oslo' }));
   await entry.result();
@@ -254,10 +256,23 @@ describe('replaying recorded histories', () => {
     await replay(history, 'session');
   });
 
+  test('when a session starts a turn, then the turn carries the Web UI summary and the list memo, behind a patch', async () => {
+    const history = fresh.get('session-turn-summary')!;
+    assert.ok(history.events!.some((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch'), 'a patch marker');
+    const started = history.events!.find((event) => event.startChildWorkflowExecutionInitiatedEventAttributes)!;
+    const summary = started.userMetadata?.summary?.data;
+    assert.ok(summary, 'the turn has a summary');
+    assert.equal(JSON.parse(Buffer.from(summary).toString()), 'What is 0+1?');
+    const memo = started.startChildWorkflowExecutionInitiatedEventAttributes!.memo!.fields!;
+    assert.equal(JSON.parse(Buffer.from(memo.input!.data!).toString()), 'What is 0+1?');
+    assert.equal(JSON.parse(Buffer.from(memo.model!.data!).toString()), 'scripted');
+    await replay(history, 'session-turn-summary');
+  });
+
   test('when the committed histories are replayed, then the current code reproduces every one', async () => {
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
     const chainFixtures = chains.flatMap((chain) => [`${chain.name}-1`, `${chain.name}-2`]);
-    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new', 'tool-cache-entry', 'model-fallback']) {
+    for (const name of [...scenarios.map((scenario) => scenario.name), ...chainFixtures, 'session-continue-as-new', 'session-turn-summary', 'tool-cache-entry', 'model-fallback']) {
       assert.ok(files.includes(`${name}.binpb`), `a committed history of ${name}`);
     }
     for (const file of files) await replay(History.decode(readFileSync(join(fixtures, file))), file);

@@ -6,7 +6,7 @@ import { tenantSearchAttribute } from '../shared/search-attributes';
 import { agentTurnWorkflowType } from '../workflows/definitions';
 import { HttpError } from './errors';
 import { describeIssues } from './run-request';
-import { runListStatuses, type RunListItem, type RunListStatus } from '../shared/run-list';
+import { listMemo, runListStatuses, type RunListItem, type RunListStatus } from '../shared/run-list';
 
 // GET /v1/runs: a tenant's runs, newest first (running ones, then the most recently ended), from Temporal's visibility store (the tenant is a
 // search attribute, src/shared/search-attributes.ts). One page per request; the cursor is
@@ -32,12 +32,7 @@ export const runListQuerySchema = z.strictObject({
 
 export type RunListQuery = z.infer<typeof runListQuerySchema>;
 
-/** The memo fields a run starts with, for lists: the model and the first characters of the task. */
-export function listMemo(input: { input: string; model: string }): { model: string; input: string } {
-  return { model: input.model, input: input.input.length > inputPreviewChars ? `${input.input.slice(0, inputPreviewChars)}…` : input.input };
-}
-
-const inputPreviewChars = 200;
+export { listMemo };
 /** gRPC's INVALID_ARGUMENT. */
 const invalidArgument = 3;
 

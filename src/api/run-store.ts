@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TerminatedFailure, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { agentTurnWorkflowType, decideApprovalUpdate } from '../workflows/definitions';
 import { listMemo } from './run-list';
+import { runDetailsMarkdown, runSummaryLine } from '../shared/run-list';
 import type { AgentTurnInput, ApprovalDecision, ApprovalDecisionKind, RunState, RunSummary } from '../shared/run-types';
 import { RunNotFoundError } from './run-reader';
 import { tenantSearchAttribute } from '../shared/search-attributes';
@@ -36,6 +37,8 @@ export class RunStore {
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly eagerStart = false,
+    /** Where people reach this API (PUBLIC_URL, or where it listens): the run's links in the Web UI. */
+    private readonly publicUrl: () => string | undefined = () => undefined,
   ) {}
 
   /** @param tenant who owns the run (its memo): other tenants get 404. */
@@ -48,9 +51,17 @@ export class RunStore {
       // The model and the task's start: what GET /v1/runs shows of each run (run-list.ts).
       memo: { tenant, ...listMemo(input) },
       typedSearchAttributes: [{ key: tenantSearchAttribute, value: tenant }],
+      // What the Temporal Web UI says of the run: the task, its settings and links back here.
+      staticSummary: runSummaryLine(input.input),
+      staticDetails: runDetailsMarkdown(input, this.links(runId)),
       ...(this.eagerStart ? { requestEagerStart: true } : {}),
     });
     return { runId, executionId: handle.firstExecutionRunId, eagerlyStarted: handle.eagerlyStarted };
+  }
+
+  private links(runId: string): { api: string; console: string } | undefined {
+    const base = this.publicUrl()?.replace(/\/+$/, '');
+    return base ? { api: `${base}/v1/runs/${runId}`, console: `${base}/runs/${runId}` } : undefined;
   }
 
   /**

@@ -23,7 +23,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
   const app = createApp({
     client,
     tools,
-    store: new RunStore(client, config.temporal.taskQueue),
+    store: new RunStore(client, config.temporal.taskQueue, false, () => config.publicUrl ?? `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${config.port}`),
     relay,
     defaultModel: config.model.name,
     // A split API holds no model keys: whether a provider is set up is the workers' to say.

@@ -17,3 +17,27 @@ export interface RunListItem {
   sessionId?: string;
   links: { self: string; events: string };
 }
+
+const inputPreviewChars = 200;
+const summaryChars = 120;
+
+/** The memo fields a run starts with, for lists: the model and the first characters of the task. */
+export function listMemo(input: { input: string; model: string }): { model: string; input: string } {
+  return { model: input.model, input: input.input.length > inputPreviewChars ? `${input.input.slice(0, inputPreviewChars)}…` : input.input };
+}
+
+/** A run's one-line summary in the Temporal Web UI: the start of its task. */
+export function runSummaryLine(task: string): string {
+  const line = task.replace(/\s+/g, ' ').trim();
+  return line.length > summaryChars ? `${line.slice(0, summaryChars - 1)}…` : line || '(empty task)';
+}
+
+/** A run's fixed details in the Web UI (Temporal markdown): its settings, and where else to see it. */
+export function runDetailsMarkdown(input: { model: string; tools: string[]; maxSteps?: number; maxTokens?: number }, links?: { api: string; console: string }): string {
+  const settings = [`**Model** \`${input.model}\``, `**tools** ${input.tools.length > 0 ? input.tools.join(', ') : 'none'}`];
+  if (input.maxSteps) settings.push(`**max steps** ${input.maxSteps}`);
+  if (input.maxTokens) settings.push(`**max tokens** ${input.maxTokens}`);
+  const lines = [settings.join(' · ')];
+  if (links) lines.push(`[In the console](${links.console}) · [In the API](${links.api})`);
+  return lines.join('\n\n');
+}

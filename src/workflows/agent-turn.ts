@@ -30,6 +30,7 @@ import { pageOfSteps, tailOfSteps } from '../shared/step-pages';
 import { registerApprovalHandler, resumeApprovalStep, runApprovalStep, type ApprovalWaitOptions } from './approvals';
 import { defaultHistoryLimits, failureTypes, maxStepsCap, runErrorCodes, runPageQuery, runStateQuery } from './definitions';
 import { runModelStep } from './model-step';
+import { showProgress } from './run-details';
 import { addStep, historyFull, pendingApprovals, summarize } from './run-state';
 import { condenseTurn } from './session-context';
 import { failureMessage, runToolStep, runToolStepSequentially } from './tool-step';
@@ -121,6 +122,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   const approvalOptions = (toolCalls: ToolCall[]): ApprovalWaitOptions => ({ historyFull: mayContinue, continueAsNew: (record) => continueRun({ record, toolCalls }) });
 
   const finish = (): RunSummary => {
+    showProgress(state);
     const summary = summarize(state);
     // Readers of the closed run take its last steps from here rather than replaying it (a
     // result's content, not a command: histories recorded before replay the same).
@@ -132,6 +134,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
   const fail = (code: string, message: string, type: string = failureTypes.runFailed): never => {
     state.status = 'failed';
     state.error = { code, message };
+    showProgress(state);
     throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [summarize(state)] });
   };
 
@@ -191,6 +194,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     if (error instanceof ContinueAsNew) throw error;
     if (isCancellation(error)) {
       state.status = 'cancelled';
+      showProgress(state);
       const current = state.steps.at(-1);
       const partialText = cancelledDetails(error)?.partialText;
       if (current?.kind === 'llm' && current.status === 'running' && typeof partialText === 'string') current.partialText = partialText;

@@ -1,6 +1,7 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import type { AgentTurnInput, ApprovalCallRecord, ApprovalStepRecord, RunState, ToolCall } from '../shared/run-types';
 import { decideApprovalUpdate } from './definitions';
+import { showProgress } from './run-details';
 import { addStep } from './run-state';
 
 // Human approval: calls of tools marked needsApproval wait, durably and for free, for a decision
@@ -23,6 +24,7 @@ export function registerApprovalHandler(state: RunState): void {
       call.decision = approve ? 'approved' : 'denied';
       if (reason) call.reason = reason;
       record.events.push({ type: 'decided', callIndex: index });
+      showProgress(state);
       return { callId, decision: call.decision };
     },
     {

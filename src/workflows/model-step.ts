@@ -1,5 +1,6 @@
 import { ActivityCancellationType, ActivityFailure, ApplicationFailure, TimeoutFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { LlmStepActivity } from '../activities';
+import { modelStepSummary } from './run-details';
 import type { LlmStepInput, LlmStepResult, ModelFallbacks } from '../shared/run-types';
 
 // A model step: the run's model, then (MODEL_FALLBACKS) the next model while the one before stays
@@ -24,7 +25,6 @@ const stepOptions: ActivityOptions = {
   retry: modelRetry,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
-const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>(stepOptions);
 
 /** How much of the last failure's message a fallback's announcement quotes. */
 const reasonChars = 300;
@@ -45,13 +45,17 @@ export interface ModelStepOutcome {
 }
 
 export async function runModelStep(stepInput: LlmStepInput, fallbacks: ModelFallbacks | undefined): Promise<ModelStepOutcome> {
-  if (!fallbacks || fallbacks.models.length === 0) return { result: await llmStep(stepInput), model: stepInput.model };
+  // Each model step's activity says which step and model it is in the Web UI.
+  if (!fallbacks || fallbacks.models.length === 0) {
+    const { llmStep } = proxyActivities<{ llmStep: LlmStepActivity }>({ ...stepOptions, summary: modelStepSummary(stepInput.step, stepInput.model) });
+    return { result: await llmStep(stepInput), model: stepInput.model };
+  }
   const { attempts } = fallbacks;
   const candidates = [stepInput.model, ...fallbacks.models];
-  const step = proxyActivities<{ llmStep: LlmStepActivity }>({ ...stepOptions, retry: { ...modelRetry, maximumAttempts: attempts } }).llmStep;
   let retryReason: string | undefined;
   for (let index = 0; ; index++) {
     const model = candidates[index]!;
+    const step = proxyActivities<{ llmStep: LlmStepActivity }>({ ...stepOptions, retry: { ...modelRetry, maximumAttempts: attempts }, summary: modelStepSummary(stepInput.step, model) }).llmStep;
     // Attempts number on across the models: event positions (step.attempt.offset) never repeat.
     const attemptBase = index * attempts;
     try {

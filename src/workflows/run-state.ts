@@ -1,4 +1,5 @@
 import { workflowInfo } from '@temporalio/workflow';
+import { showProgress } from './run-details';
 import type { HistoryLimits, LlmStepRecord, PendingApproval, RunState, RunSummary, StepRecord } from '../shared/run-types';
 
 // The run's state as one execution holds it: the steps it ran (numbered on from the steps of the
@@ -9,6 +10,7 @@ import type { HistoryLimits, LlmStepRecord, PendingApproval, RunState, RunSummar
 export function addStep<T extends StepRecord>(state: RunState, record: T): T {
   state.steps.push(record);
   state.stepCount = record.step;
+  showProgress(state);
   return record;
 }
 

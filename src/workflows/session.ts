@@ -1,4 +1,5 @@
 import {
+  patched,
   ChildWorkflowFailure,
   ParentClosePolicy,
   allHandlersFinished,
@@ -14,6 +15,7 @@ import { turnMessages, type ChatMessage, type RunState, type RunSummary } from '
 import { agentTurn } from './agent-turn';
 import { sendMessageUpdate, sessionContinuingMessage, sessionStateQuery, type SessionInput, type SessionState, type SessionTurn } from './definitions';
 import { tenantSearchAttribute } from '../shared/search-attributes';
+import { listMemo, runDetailsMarkdown, runSummaryLine } from '../shared/run-list';
 import { trimContext } from './session-context';
 
 // A multi-turn conversation. Each message starts its own agentTurn run (a child workflow, id =
@@ -53,6 +55,10 @@ export async function session(input: SessionInput): Promise<void> {
         // A turn outlives nothing: closing the session abandons no run in the middle.
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         ...(input.tenant ? { memo: { tenant: input.tenant }, typedSearchAttributes: [{ key: tenantSearchAttribute, value: input.tenant }] } : {}),
+        // Turns started since carry what lists show (model, the task's start) and the Web UI's summary.
+        ...(patched('turn-summary')
+          ? { memo: { ...(input.tenant ? { tenant: input.tenant } : {}), ...listMemo({ input: text, model: input.turn.model }) }, staticSummary: runSummaryLine(text), staticDetails: runDetailsMarkdown(input.turn) }
+          : {}),
       });
       const turn: SessionTurn = { runId, input: text.slice(0, 200), status: 'running' };
       state.turnCount++;

@@ -18,6 +18,7 @@ import type {
 } from '../shared/run-types';
 import { toolStepResultBytes } from './definitions';
 import { addStep } from './run-state';
+import { showProgress, toolCallSummary } from './run-details';
 
 // The tools step of an agent turn: every call of a model message as its own activity, in
 // parallel, bounded; outcomes recorded as they complete, results to the model in call order.
@@ -32,8 +33,10 @@ export const defaultToolPolicy: Omit<ToolPolicy, 'name'> = {
 };
 
 /** The activity for one tool's calls, `tool:<name>`, under that tool's timeout and retry policy. */
-function toolActivity(activityType: string, policy: Omit<ToolPolicy, 'name'>): ToolActivity {
+function toolActivity(activityType: string, policy: Omit<ToolPolicy, 'name'>, summary?: string): ToolActivity {
   const activities = proxyActivities<Record<string, ToolActivity>>({
+    // What the Web UI shows for the activity (`calculator: 12*7`).
+    ...(summary ? { summary } : {}),
     startToCloseTimeout: policy.timeoutMs,
     // The activity heartbeats every second whatever the tool does.
     heartbeatTimeout: '5 seconds',
@@ -80,6 +83,7 @@ async function runCall(
   const call = record.calls[callIndex]!;
   record.events.push({ type: 'started', callIndex });
   call.status = 'running';
+  showProgress(state);
   let outcome: ToolActivityResult;
   try {
     outcome = await run({
@@ -111,6 +115,7 @@ async function runCall(
     call.status = 'failed';
     call.error = outcome.error;
   }
+  showProgress(state);
   // What it streamed, for readers that come late (the model reads the result, not this).
   if (outcome.output) call.output = outcome.output;
   if (outcome.outputTruncated) call.outputTruncated = outcome.outputTruncated;
@@ -154,7 +159,7 @@ export async function runToolStep(
         continue;
       }
       const policy = policies.get(name) ?? { ...defaultToolPolicy, name };
-      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy), policy.maximumAttempts, input.cache);
+      await runCall(state, record, callIndex, toolActivity(`tool:${name}`, policy, toolCallSummary(record.calls[callIndex]!)), policy.maximumAttempts, input.cache);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, record.calls.length) }, lane));

@@ -21,15 +21,17 @@ export type TestTemporal = TestWorkflowEnvironment & {
 
 // A real Temporal dev server per test file, from the CLI the project finds or builds, with the
 // settings `npm start` gives its embedded server.
-export async function startTemporal(): Promise<TestTemporal> {
+export async function startTemporal(options: { uiPort?: number } = {}): Promise<TestTemporal> {
   installQuietRuntime();
   const cli = await findTemporalCli({ allowDownload: true });
   const metricsPort = await freePort();
   const extraArgs = [...dynamicConfigArgs(), ...searchAttributeArgs(), '--metrics-port', String(metricsPort)];
+  // The Web UI only where a test looks at it.
+  const ui = options.uiPort ? { ui: true, uiPort: options.uiPort } : {};
   const environment = await TestWorkflowEnvironment.createLocal(
     cli.kind === 'path'
-      ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs } }
-      : { server: { ip: '127.0.0.1', extraArgs } },
+      ? { server: { executable: { type: 'existing-path', path: cli.path }, ip: '127.0.0.1', extraArgs, ...ui } }
+      : { server: { ip: '127.0.0.1', extraArgs, ...ui } },
   );
   return Object.assign(environment, { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` });
 }

@@ -1,3 +1,4 @@
+import { defaultLogFormat, logLevels, type LogSettings } from './telemetry/logger';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,6 +22,8 @@ const optionalText = z
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 const schema = z.object({
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   PORT: port(3000),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./.data'),
@@ -92,6 +95,8 @@ const schema = z.object({
 });
 
 export interface Config {
+  /** LOG_LEVEL and LOG_FORMAT (default: pretty in a terminal, JSON otherwise). */
+  log: LogSettings;
   port: number;
   host: string;
   /** Where people reach the API (PUBLIC_URL): links from the Temporal Web UI back to runs. Unset: where it listens. */
@@ -318,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const temporal = temporalProfile(env);
   const payloadKeys = payloadKeysOf(values.PAYLOAD_KEYS);
   return {
+    log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT ?? defaultLogFormat() },
     port: values.PORT,
     ...(values.PUBLIC_URL ? { publicUrl: values.PUBLIC_URL.replace(/\/+$/, '') } : {}),
     host: values.HOST,

@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
 import { accessFromConfig } from './api/auth/access';
+import { createLogger, errorLog } from './telemetry/logger';
+import { temporalLogger } from './telemetry/temporal-logger';
 import { ensureConsoleBuilt } from './api/console-assets';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
@@ -62,8 +64,9 @@ async function main() {
   const config = loadConfig();
   // Before anything starts: a setting that would expose every run stops here.
   const access = accessFromConfig(config);
-  // Worker state changes at INFO would bury the URLs printed below; warnings and errors still show.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Structured logs (LOG_LEVEL, LOG_FORMAT); the URLs below stay plain lines for people.
+  const logger = createLogger(config.log);
+  Runtime.install({ logger: temporalLogger(logger, config.log.level) });
 
   let devServer: DevServer | undefined;
   let address = config.temporal.address;
@@ -123,6 +126,8 @@ async function main() {
   await buildConsole();
   const stack: Stack = await startStack({
     client,
+    logger,
+    log: errorLog(logger),
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     eagerClient,
     nativeConnection,

@@ -7,6 +7,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
+import type { Logger } from './telemetry/logger';
 import { answerClientErrors } from './api/client-errors';
 import type { Access } from './api/auth/access';
 import type { StreamTokens } from './api/auth/stream-tokens';
@@ -23,6 +24,8 @@ import { createAgentWorker } from './worker';
 
 export interface StackOptions {
   client: Client;
+  /** Structured logs (access lines, errors). */
+  logger?: Logger;
   /** Where people reach the API (PUBLIC_URL), for the links the Web UI shows; default: where it listens. */
   publicUrl?: string;
   /** A client on the worker's NativeConnection: runs then start eagerly on this process's worker. */
@@ -113,6 +116,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     temporalUi: { url: options.temporalUiUrl, namespace: options.namespace },
     stream: options.stream,
     log: options.log,
+    ...(options.logger ? { logger: options.logger } : {}),
     access: options.access,
     corsOrigins: options.corsOrigins,
     streamTokens: options.streamTokens,

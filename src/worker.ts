@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from './activities';
 import { failureConverterPath, temporalDataConverter } from './codec';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
+import { createLogger, infoLog } from './telemetry/logger';
+import { temporalLogger } from './telemetry/temporal-logger';
 import { startRelayServer } from './relay/relay-server';
 import { nativeConnectionOptions } from './temporal/connect';
 import { ensureSearchAttributes, SearchAttributesError } from './temporal/search-attributes';
@@ -100,8 +102,9 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
 async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'worker');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const tools = await setUpTools(config, (line) => console.log(line));
+  const logger = createLogger(config.log);
+  Runtime.install({ logger: temporalLogger(logger, config.log.level) });
+  const tools = await setUpTools(config, infoLog(logger));
   const relay = new MemoryRelay();
   const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl, tls: config.relay.serverTls });
   const connection = await NativeConnection.connect(nativeConnectionOptions(address, config.temporal.security));

@@ -18,6 +18,8 @@ import { SessionStore } from './session-store';
 import { sessionsRouter } from './sessions-router';
 import { chatRouter } from './chat-router';
 import { consoleRouter } from './console-router';
+import { accessLog } from '../telemetry/access-log';
+import { errorLog, type Logger } from '../telemetry/logger';
 import { StreamSlots } from './stream-slots';
 import { toolsRouter } from './tools-router';
 import { isMcpWrite, mcpRouter } from './mcp/mcp-router';
@@ -30,6 +32,8 @@ import { ToolStats } from '../activities/tools/tool-stats';
 export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'open' | 'streamSlots'> {
   client: Client;
   taskQueue: string;
+  /** Structured logs (pino): one access line per request, and the API's errors. */
+  logger?: Logger;
   /** Where the built console is (default web/dist). */
   consoleDist?: string;
   /** Who may call (default: open, loopback Host headers only). */
@@ -59,6 +63,8 @@ export function createApp(options: AppOptions): Express {
   const streamTokens = options.streamTokens ?? new StreamTokens(undefined);
   const app = express();
   app.disable('x-powered-by');
+  // First, so every request has its line, refused ones too (credentials redacted: access-log.ts).
+  if (options.logger) app.use(accessLog(options.logger));
   // Security headers; a JSON and SSE API serves no scripts or frames.
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   const apiCors = cors({
@@ -98,7 +104,7 @@ export function createApp(options: AppOptions): Express {
   app.post('/v1/runs/:runId/approvals/:callId', requireScope('approvals:decide'));
   app.use(['/v1/sessions', '/v1/chat'], requireScope('sessions'));
   app.get('/v1/tools', requireScope('runs:read'));
-  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
+  const log = options.log ?? (options.logger ? errorLog(options.logger) : (message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
   // One count of open streams per tenant for every door (MAX_STREAMS_PER_TENANT).
   const streamSlots = new StreamSlots(options.limits.maxStreamsPerTenant);
@@ -127,6 +133,6 @@ export function createApp(options: AppOptions): Express {
     }),
   );
   app.use(notFoundHandler);
-  app.use(errorHandler(options.log ?? ((message, error) => console.error(message, error))));
+  app.use(errorHandler(log));
   return app;
 }

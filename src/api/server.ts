@@ -3,6 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ensureConsoleBuilt } from './console-assets';
+import { createLogger, errorLog, type Logger } from '../telemetry/logger';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
 import { codecSettings, temporalDataConverter } from '../codec';
@@ -17,7 +18,7 @@ import { StreamTokens } from './auth/stream-tokens';
 import { RunStore } from './run-store';
 
 /** The API of a split deployment: live events come from the workers' stream endpoints. */
-export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access }) {
+export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access; logger?: Logger }) {
   const { config, client, tools } = options;
   const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, tls: config.relay.clientTls, log: options.log });
   const app = createApp({
@@ -41,6 +42,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     corsOrigins: config.auth.corsOrigins,
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
     codec: codecSettings(config, config.temporal.uiUrl),
+    ...(options.logger ? { logger: options.logger, log: errorLog(options.logger) } : {}),
   });
   return { app, relay };
 }
@@ -48,6 +50,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
 async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'api');
+  const logger = createLogger(config.log);
   const log = (line: string) => console.log(line);
   const access = accessFromConfig(config);
   log(access.notice);
@@ -57,7 +60,7 @@ async function main() {
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: temporalDataConverter(config.payloadKeys) });
   const built = await ensureConsoleBuilt(log).catch((error: unknown) => ({ state: 'missing' as const, reason: `the build failed: ${(error as Error).message}` }));
   if (built.state === 'missing' || built.state === 'stale') log(`Console not built: ${built.reason}`);
-  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access });
+  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access, logger });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : config.port;

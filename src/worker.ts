@@ -7,6 +7,7 @@ import { createActivities, type ActivityDependencies } from './activities';
 import { failureConverterPath, temporalDataConverter } from './codec';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
+import { activityLogContext } from './telemetry/activity-log-context';
 import { createLogger, infoLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
 import { startRelayServer } from './relay/relay-server';
@@ -66,6 +67,8 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
   const workflowSlots =
     options.maxWorkflowTasks instanceof PacedWorkflowTaskSlots ? options.maxWorkflowTasks : new PacedWorkflowTaskSlots(options.maxWorkflowTasks ?? defaultMaxWorkflowTasks);
   return Worker.create({
+    // Activity log lines name the step and the tool call they are about.
+    interceptors: { activity: [activityLogContext] },
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,

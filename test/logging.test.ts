@@ -108,6 +108,15 @@ describe('structured logs', () => {
     const workerLines = jsonLines(worker.output());
     assert.ok(workerLines.length > 0, 'the worker logs JSON lines');
     assert.ok(workerLines.some((line) => line.runId === created.runId && typeof line.msg === 'string'), 'a worker line names the run');
+    // Activity lines name their step, attempt and, for a tool call, the call and the tool.
+    const toolLine = workerLines.find((line) => line.runId === created.runId && line.callId !== undefined);
+    assert.ok(toolLine, 'a tool call\'s activity logged');
+    assert.equal(toolLine.step, 2);
+    assert.equal(toolLine.tool, 'calculator');
+    assert.equal(typeof toolLine.attempt, 'number');
+    const modelLine = workerLines.find((line) => line.runId === created.runId && line.step === 1);
+    assert.equal(modelLine?.callId, undefined);
+    assert.equal(typeof modelLine?.model, 'string');
   });
 
   test('when LOG_LEVEL is warn, then info lines are not written; URLs keep only harmless query values', () => {

@@ -97,6 +97,7 @@ describe('structured logs', () => {
     assert.equal(stream.runId, created.runId);
     assert.equal(stream.tenant, 'acme');
     assert.equal(stream.res.statusCode, 200);
+    assert.equal(stream.level, 20, 'a read that went well is debug');
     assert.equal(typeof stream.responseTime, 'number');
     const start = access.find((line) => line.req.method === 'POST' && line.req.url === '/v1/runs');
     assert.equal(start?.tenant, 'acme');

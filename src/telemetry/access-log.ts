@@ -35,7 +35,9 @@ export function accessLog(logger: Logger) {
       const runId = runIdPattern.exec((request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '')?.[1] ?? principal?.runId;
       return { ...(principal ? { tenant: principal.tenant } : {}), ...(runId ? { runId } : {}) };
     },
-    customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info'),
+    // Reads that went well are debug: a console open on a list reads it every few seconds.
+    customLogLevel: (request, response, error) =>
+      error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : request.method === 'GET' || request.method === 'HEAD' ? 'debug' : 'info',
     autoLogging: { ignore: (request) => request.url === '/healthz' || (request.url ?? '').startsWith('/assets/') },
   });
 }

@@ -18,6 +18,7 @@ import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-scr
 import { readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
+import { runSummaryLine } from '../src/shared/run-list';
 
 // Workflow code must stay deterministic: recorded histories of every path replay against the
 // current code. Histories committed under test/fixtures/histories guard against changes that
@@ -262,7 +263,7 @@ describe('replaying recorded histories', () => {
     const started = history.events!.find((event) => event.startChildWorkflowExecutionInitiatedEventAttributes)!;
     const summary = started.userMetadata?.summary?.data;
     assert.ok(summary, 'the turn has a summary');
-    assert.equal(JSON.parse(Buffer.from(summary).toString()), 'What is 0+1?');
+    assert.equal(JSON.parse(Buffer.from(summary).toString()), runSummaryLine('What is 0+1?'));
     const memo = started.startChildWorkflowExecutionInitiatedEventAttributes!.memo!.fields!;
     assert.equal(JSON.parse(Buffer.from(memo.input!.data!).toString()), 'What is 0+1?');
     assert.equal(JSON.parse(Buffer.from(memo.model!.data!).toString()), 'scripted');

@@ -7,6 +7,7 @@ import { ToolRegistry } from '../src/activities/tools/registry';
 import { textFrames } from '../src/demo-model/chunks';
 import type { Responder } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
+import { runSummaryLine } from '../src/shared/run-list';
 import { launchBrowser, openPage, screenshotPath } from './helpers/browser';
 import { deleteFileTool } from './helpers/delete-file-tool';
 import { freePort } from './helpers/ports';
@@ -83,7 +84,9 @@ describe('the Temporal Web UI explains each run', () => {
   test('when a run with a tool call ends, then its summary is the task, its details name the model, tools and links, and each activity says what it is', async () => {
     const runId = await toolRun();
     const description = await temporal.client.workflow.getHandle(runId).describe();
-    assert.equal(await description.staticSummary(), toolInput);
+    // The task as text: markdown's punctuation escaped, so a task cannot put links or markup in the UI.
+    assert.equal(await description.staticSummary(), runSummaryLine(toolInput));
+    assert.match((await description.staticSummary()) ?? '', /^\\\{"calls":\\\[/);
     const details = (await description.staticDetails()) ?? '';
     assert.match(details, /\*\*Model\*\* `scripted`/);
     assert.match(details, /\*\*tools\*\* calculator/);
@@ -92,6 +95,18 @@ describe('the Temporal Web UI explains each run', () => {
     assert.ok(details.includes(`[In the API](${stack.url}/v1/runs/${runId})`), details);
     assert.deepEqual(await activitySummaries(runId), ['model step 1: scripted', 'calculator: 2+2', 'model step 3: scripted']);
     assert.match(await currentDetails(runId), /^Completed in 3 steps, \d+ tokens$/);
+  });
+
+  test('when the task and a call\'s arguments are long and not ASCII, then the summaries are cut to fit Temporal\'s limits and the run completes', async () => {
+    const long = '漢字と"引用"\\'.repeat(60);
+    const input = toolCallScriptInput(['calculator', { expression: `1+1 ${long}` }]);
+    const { runId } = await client.createRun({ input, tools: ['calculator'] });
+    const transcript = await collectTranscript(client.streamRun(runId));
+    assert.equal(transcript.end?.event, 'run.completed');
+    const summary = (await (await temporal.client.workflow.getHandle(runId).describe()).staticSummary()) ?? '';
+    assert.ok(Buffer.byteLength(JSON.stringify(summary)) <= 200 && summary.endsWith('…'), summary);
+    const tool = (await activitySummaries(runId)).find((line) => line.startsWith('calculator: '))!;
+    assert.ok(Buffer.byteLength(JSON.stringify(tool)) <= 200 && tool.endsWith('…'), tool);
   });
 
   test('when a run waits for approval, then its current details say which call waits and until when, and then that it was decided', async () => {

@@ -1,5 +1,7 @@
 // One run in GET /v1/runs (src/api/run-list.ts), as the API sends it and the client reads it.
 
+import { fitJsonBytes, uiTextBytes } from './text-fit';
+
 /** What a list can filter on; `running` includes runs no worker has taken yet (`queued` in GET). */
 export const runListStatuses = ['running', 'completed', 'failed', 'cancelled'] as const;
 export type RunListStatus = (typeof runListStatuses)[number];
@@ -26,10 +28,13 @@ export function listMemo(input: { input: string; model: string }): { model: stri
   return { model: input.model, input: input.input.length > inputPreviewChars ? `${input.input.slice(0, inputPreviewChars)}…` : input.input };
 }
 
-/** A run's one-line summary in the Temporal Web UI: the start of its task. */
+/** Markdown's punctuation escaped: the task is plain text, never links or markup in the Web UI. */
+const escapeMarkdown = (text: string) => text.replace(/[\\`*_{}[\]()<>#+!|~-]/g, (character) => `\\${character}`);
+
+/** A run's one-line summary in the Temporal Web UI (Temporal markdown): the start of its task, as text. */
 export function runSummaryLine(task: string): string {
   const line = task.replace(/\s+/g, ' ').trim();
-  return line.length > summaryChars ? `${line.slice(0, summaryChars - 1)}…` : line || '(empty task)';
+  return fitJsonBytes(escapeMarkdown(line.length > summaryChars ? `${line.slice(0, summaryChars - 1)}…` : line), uiTextBytes.summary) || '(empty task)';
 }
 
 /** A run's fixed details in the Web UI (Temporal markdown): its settings, and where else to see it. */
@@ -39,5 +44,5 @@ export function runDetailsMarkdown(input: { model: string; tools: string[]; maxS
   if (input.maxTokens) settings.push(`**max tokens** ${input.maxTokens}`);
   const lines = [settings.join(' · ')];
   if (links) lines.push(`[In the console](${links.console}) · [In the API](${links.api})`);
-  return lines.join('\n\n');
+  return fitJsonBytes(lines.join('\n\n'), uiTextBytes.details);
 }

@@ -1,5 +1,6 @@
 import { setCurrentDetails } from '@temporalio/workflow';
 import type { RunState, StepRecord, ToolCall } from '../shared/run-types';
+import { fitJsonBytes, uiTextBytes } from '../shared/text-fit';
 
 // What the Temporal Web UI says about a run while it runs: the workflow's current details (what
 // it does now: the step, the tools running, the calls waiting for a human) and each activity's
@@ -25,9 +26,9 @@ export function argumentsPreview(argumentsJson: string): string {
   return shown.length > argumentChars ? `${shown.slice(0, argumentChars - 1)}…` : shown;
 }
 
-export const toolCallSummary = (call: Pick<ToolCall, 'name' | 'arguments'>) => `${call.name}: ${argumentsPreview(call.arguments)}`;
+export const toolCallSummary = (call: Pick<ToolCall, 'name' | 'arguments'>) => fitJsonBytes(`${call.name}: ${argumentsPreview(call.arguments)}`, uiTextBytes.summary);
 
-export const modelStepSummary = (step: number, model: string) => `model step ${step}: ${model}`;
+export const modelStepSummary = (step: number, model: string) => fitJsonBytes(`model step ${step}: ${model}`, uiTextBytes.summary);
 
 function describeStep(state: RunState, step: StepRecord): string {
   if (step.kind === 'llm') return `**Step ${step.step}**: model \`${step.model ?? state.model}\` ${step.status === 'running' ? 'is answering' : 'answered'}`;
@@ -55,5 +56,5 @@ export function describeRun(state: RunState): string {
 
 /** Says what the run does now, in the Web UI (the workflow's current details). */
 export function showProgress(state: RunState): void {
-  setCurrentDetails(describeRun(state));
+  setCurrentDetails(fitJsonBytes(describeRun(state), uiTextBytes.currentDetails));
 }

@@ -37,6 +37,23 @@ const blobTool: ToolDefinition<{ n: number }> = {
   run: ({ n }) => `${n}:${'x'.repeat(40_000)}`,
 };
 
+/** Streams its output a line at a time; cached for a minute (a second call with the same lines is a hit). */
+const typewriterTool: ToolDefinition<{ lines: number }> = {
+  name: 'typewriter',
+  description: 'types lines slowly',
+  parameters: z.object({ lines: z.number() }),
+  idempotent: true,
+  cache: { ttlMs: 60_000 },
+  async run({ lines }, context) {
+    for (let line = 0; line < lines; line++) {
+      context.output(`line ${line}\n`);
+      context.progress({ fraction: (line + 1) / lines, message: `line ${line + 1} of ${lines}` });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    return `typed ${lines} lines`;
+  },
+};
+
 const responder: Responder = (request) => {
   const calls = request.messages.filter((message) => message.role === 'tool').length;
   if ((request.messages.find((message) => message.role === 'user')?.content ?? '').startsWith('long run')) {
@@ -61,7 +78,7 @@ before(async () => {
   const [environment] = await Promise.all([startTemporal(), ensureConsoleBuilt()]);
   temporal = environment;
   stack = await startTestStack(temporal, responder, {
-    tools: new ToolRegistry([calculatorTool, waitTool, deleteFileTool(deleted), blobTool]),
+    tools: new ToolRegistry([calculatorTool, waitTool, deleteFileTool(deleted), blobTool, typewriterTool]),
     access: resolveAccess({ mode: 'auto', keys: `acme:${key}`, host: '127.0.0.1' }),
     streamTokens: new StreamTokens('console-test-stream-secret-0123456789abcdef'),
   });
@@ -330,6 +347,26 @@ describe('the web console', { concurrency: 4 }, () => {
     const last = page.locator('.tool-card').last();
     await last.locator('summary').click();
     assert.equal(((await last.getByTestId('tool-result').textContent()) ?? '').length, 40_000 + `${longRunSteps - 1}:`.length);
+    assert.deepEqual(problemsOf(signed), []);
+  });
+
+  test('when a tool streams its output, then the card shows it as it comes; the same call again is a cached result, badged', async () => {
+    const signed = await signedIn('/');
+    const { page } = signed;
+    const input = toolCallScriptInput(['typewriter', { lines: 6 }]);
+    const first = await client.createRun({ input, tools: ['typewriter'] });
+    await page.goto(`${stack.url}/runs/${first.runId}`);
+    const card = page.locator('.tool-card').first();
+    await card.getByTestId('tool-output').filter({ hasText: 'line 1' }).waitFor();
+    assert.equal(await card.getAttribute('data-status'), 'running', 'the output shows while the call runs');
+    await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    assert.equal(await card.getByTestId('tool-output').textContent(), 'line 0\nline 1\nline 2\nline 3\nline 4\nline 5\n');
+    assert.equal(await card.locator('.badge.cached').count(), 0);
+    const second = await client.createRun({ input, tools: ['typewriter'] });
+    await page.goto(`${stack.url}/runs/${second.runId}`);
+    await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    await page.locator('.tool-card .badge.cached').waitFor();
+    assert.match((await page.locator('.tool-card [data-testid="tool-result"]').textContent()) ?? '', /typed 6 lines/);
     assert.deepEqual(problemsOf(signed), []);
   });
 

@@ -15,6 +15,13 @@ import { defaultMaxWorkflowTasks } from './temporal/workflow-task-slots';
 // All configuration, read once from the environment and validated; a bad value fails fast with
 // a message naming the variable. Tests pass their own env.
 
+/** The OTLP/HTTP traces URL, as the OpenTelemetry spec derives it: the signal's own, or the base + /v1/traces. */
+function tracesEndpoint(traces: string | undefined, base: string | undefined): { tracesEndpoint?: string } {
+  if (traces) return { tracesEndpoint: traces };
+  if (base) return { tracesEndpoint: `${base.replace(/\/+$/, '')}/v1/traces` };
+  return {};
+}
+
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const optionalText = z
   .string()
@@ -24,6 +31,13 @@ const optionalText = z
 const schema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  METRICS: z.enum(['on', 'off']).default('on'),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: port(0),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText.pipe(z.url().optional()),
+  OTEL_SERVICE_NAME: optionalText,
   PORT: port(3000),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./.data'),
@@ -97,6 +111,20 @@ const schema = z.object({
 export interface Config {
   /** LOG_LEVEL and LOG_FORMAT (default: pretty in a terminal, JSON otherwise). */
   log: LogSettings;
+  /** Prometheus metrics (src/telemetry/metrics.ts) and OpenTelemetry traces (src/telemetry/tracing.ts). */
+  telemetry: {
+    /** METRICS=off: no /metrics, no counting. */
+    metrics: boolean;
+    /** Where a worker of its own (`npm run worker`) serves /metrics: METRICS_HOST, METRICS_PORT (0: any free port). */
+    metricsHost: string;
+    metricsPort: number;
+    /** METRICS_TOKEN: the bearer token a worker's /metrics asks for (required off loopback). Never logged. */
+    metricsToken?: string;
+    /** OTLP/HTTP traces endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); unset: no traces. */
+    tracesEndpoint?: string;
+    /** OTEL_SERVICE_NAME (default: durable-agents-api, -worker, or durable-agents). */
+    serviceName?: string;
+  };
   port: number;
   host: string;
   /** Where people reach the API (PUBLIC_URL): links from the Temporal Web UI back to runs. Unset: where it listens. */
@@ -324,6 +352,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const payloadKeys = payloadKeysOf(values.PAYLOAD_KEYS);
   return {
     log: { level: values.LOG_LEVEL, format: values.LOG_FORMAT ?? defaultLogFormat() },
+    telemetry: {
+      metrics: values.METRICS === 'on',
+      metricsHost: values.METRICS_HOST,
+      metricsPort: values.METRICS_PORT,
+      ...(values.METRICS_TOKEN ? { metricsToken: values.METRICS_TOKEN } : {}),
+      ...tracesEndpoint(values.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, values.OTEL_EXPORTER_OTLP_ENDPOINT),
+      ...(values.OTEL_SERVICE_NAME ? { serviceName: values.OTEL_SERVICE_NAME } : {}),
+    },
     port: values.PORT,
     ...(values.PUBLIC_URL ? { publicUrl: values.PUBLIC_URL.replace(/\/+$/, '') } : {}),
     host: values.HOST,

@@ -12,6 +12,7 @@ import { createToolActivities } from './run-tool';
 import type { ToolRegistry } from './tools/registry';
 import { ToolResultCache } from './tools/tool-cache';
 import { ToolStats } from './tools/tool-stats';
+import type { ActivityTelemetry } from '../telemetry/activity-telemetry';
 
 const warn = (message: string, error?: unknown) => console.warn(`${message}: ${(error as Error | undefined)?.message ?? String(error)}`);
 
@@ -28,6 +29,8 @@ export interface ActivityDependencies {
   /** TOOL_OUTPUT_MAX_BYTES: the most output one call streams (run-tool.ts). */
   toolOutputMaxBytes?: number;
   heartbeatIntervalMs?: number;
+  /** Metrics and traces of model and tool calls (src/telemetry). */
+  telemetry?: ActivityTelemetry;
 }
 
 /** The model providers of this worker; the references with endpoints of their own are the configured ones only. */
@@ -44,7 +47,7 @@ export function createModelProviders(model: ActivityDependencies['model']): Mode
 export function createActivities(dependencies: ActivityDependencies) {
   const { tools } = dependencies;
   const providers = createModelProviders(dependencies.model);
-  const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs };
+  const shared = { relay: dependencies.relay, tools, heartbeatIntervalMs: dependencies.heartbeatIntervalMs, telemetry: dependencies.telemetry };
   // The default model's tokenizer loads now (about half a second), not in its first step.
   tokenCounterFor(dependencies.model.name ? parseModelRef(dependencies.model.name).model : '').count('');
   const conversations = dependencies.client ? new ConversationCache(new RunPages(dependencies.client)) : undefined;

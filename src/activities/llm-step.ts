@@ -10,6 +10,7 @@ import type { ModelProvider, ModelRequest } from './models/provider';
 import type { ModelProviders } from './models/providers';
 import type { ToolRegistry } from './tools/registry';
 import { UsageMeter, usageIntervalMs } from './usage-meter';
+import { noTelemetry, type ActivityTelemetry, type ModelCallObserver } from '../telemetry/activity-telemetry';
 
 // One model call, streamed. Every text delta is published the moment it arrives; the assembled
 // message is the activity's result. The provider client never retries: Temporal does, and a
@@ -29,6 +30,8 @@ export interface LlmStepDependencies {
   heartbeatIntervalMs?: number;
   /** How often usage.updated goes out while text streams, at most (default 250 ms). */
   usageIntervalMs?: number;
+  /** Metrics and traces of each model call (src/telemetry). */
+  telemetry?: ActivityTelemetry;
 }
 
 export { llmFailureTypes };
@@ -45,8 +48,16 @@ function toFailure(error: unknown, provider: ModelProvider, context: Context, se
   return modelFailure(facts, secrets);
 }
 
+/** What a step's failure is called in metrics and traces. */
+function failureTypeOf(error: unknown): string {
+  if (error instanceof CancelledFailure) return 'cancelled';
+  if (error instanceof ApplicationFailure && error.type) return error.type;
+  return 'error';
+}
+
 export function createLlmStep(dependencies: LlmStepDependencies) {
   const { relay, providers, tools } = dependencies;
+  const telemetry = dependencies.telemetry ?? noTelemetry;
   const toolTokens = new Map<string, number>();
 
   /** The conversation before this step: in the input (older runs, small first steps) or read from the run. */
@@ -120,8 +131,10 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
         data: { runId, step, attempt, model: input.model, usage, estimated: true, ...(budget ? { maxTokens: budget.maxTokens, runTokens, fraction: runTokens! / budget.maxTokens } : {}) },
       });
     };
+    let observer: ModelCallObserver | undefined;
     const emitText = (delta: string) => {
       firstTokenMs ??= Date.now() - startedAt;
+      observer?.text(delta);
       const start = text.length;
       text += delta;
       publish({ position: { kind: 'text', step, attempt, start, end: text.length }, event: 'text.delta', data: { runId, step, attempt, delta } });
@@ -131,9 +144,11 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
 
     let prepared: { provider: ModelProvider; request: ModelRequest; meter: UsageMeter; report?: ContextTrimReport };
     try {
-      const { provider, model } = providers.resolve(input.model);
+      const { provider, model, system } = providers.resolve(input.model);
+      observer = telemetry.modelCall({ runId, step, attempt, activityAttempt: context.info.attempt, model, provider: system, fallback: context.info.attempt === 1 && (input.attemptBase ?? 0) > 0 });
       prepared = { provider, ...(await prepareRequest(input, model, context)) };
     } catch (error) {
+      observer?.end({ ok: false, errorType: failureTypeOf(error) });
       stopHeartbeats();
       cancellation.dispose();
       stream.close();
@@ -146,6 +161,13 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       const message = await provider.complete(request, emitText, cancellation.signal);
       // Cancelled as the stream ended: the step still ends cancelled.
       if (cancellation.signal.aborted) throw cancellation.signal.reason;
+      observer.end({
+        ok: true,
+        ...(message.usage ? { inputTokens: message.usage.promptTokens, outputTokens: message.usage.completionTokens } : {}),
+        finishReason: message.finishReason,
+        ...(firstTokenMs !== undefined ? { firstTokenMs } : {}),
+        toolCalls: message.toolCalls.length,
+      });
       return {
         text: message.text,
         toolCalls: message.toolCalls,
@@ -160,6 +182,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
       // Stopped by the API's word: end as cancelled once Temporal has cancelled the step too.
       if (cancellation.signal.aborted) await cancellation.settle();
       const failure = toFailure(error, provider, context, providers.secrets);
+      observer.end({ ok: false, errorType: failureTypeOf(failure), message: failure.message });
       // A cancelled step hands the text it had so far to the workflow: the partial transcript.
       if (failure instanceof CancelledFailure) throw new CancelledFailure(failure.message, [{ partialText: text, attempt }]);
       throw failure;

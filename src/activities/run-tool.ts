@@ -9,6 +9,7 @@ import { ToolInputError, toolActivityName, type ToolDefinition, type ToolRegistr
 import { ToolResultCache } from './tools/tool-cache';
 import { estimateOf, type ToolEstimate, type ToolStats } from './tools/tool-stats';
 import { runWithPermit } from './tools/concurrency-gate';
+import { noTelemetry, type ActivityTelemetry } from '../telemetry/activity-telemetry';
 
 /** TOOL_OUTPUT_MAX_BYTES' default: what one call may stream (and keep for late readers). */
 export const defaultToolOutputMaxBytes = 64 * 1024;
@@ -30,6 +31,8 @@ export interface RunToolDependencies {
   cache?: ToolResultCache;
   /** Shared tool analytics (tools/tool-stats.ts): samples of each call, estimates for the next. */
   stats?: ToolStats;
+  /** Metrics and traces of each call (src/telemetry). */
+  telemetry?: ActivityTelemetry;
 }
 
 /**
@@ -98,6 +101,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
   const startedAt = Date.now();
   publish({ position: at(1), event: 'tool.started', data: { runId, step, callId, name, arguments: input.arguments, ...estimate } });
   const record = (ok: boolean, cached = false) => dependencies.stats?.record({ tool: name, ms: Date.now() - startedAt, ok, cached });
+  const observer = (dependencies.telemetry ?? noTelemetry).toolCall({ runId, step, callId, tool: name, attempt });
 
   const maxBytes = Math.min(dependencies.toolResultMaxBytes ?? defaultToolResultMaxBytes, input.maxResultBytes ?? Number.POSITIVE_INFINITY);
   // Streamed output is kept in the result too (for late readers), so it has a share of the
@@ -140,6 +144,7 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
       result = { ...result, result: limited.text, ...(limited.truncated ? { truncated: limited.truncated } : {}) };
     } else result = { ...result, error: limitResult(name, result.error, Math.min(maxBytes, 16 * 1024)).text };
     record(result.ok, result.ok && result.cached === true);
+    observer.end(result.ok ? { outcome: 'completed', cached: result.cached === true } : { outcome: 'failed', cached: false, error: result.error });
     // The end comes after the output: a client that lacks some reads it first (event-position.ts).
     const end: EventPosition = { ...at(FINISHED), ...(output ? { output: { attempt, length: output.length } } : {}) };
     publish(
@@ -222,11 +227,13 @@ async function executeTool(dependencies: RunToolDependencies, tool: ToolDefiniti
     } catch (error) {
       // Stopped by a cancellation: end as cancelled, once Temporal has cancelled the call too.
       if (cancellation.signal.aborted) {
+        observer.end({ outcome: 'cancelled', cached: false });
         await cancellation.settle();
         throw context.cancellationSignal.reason;
       }
       if (error instanceof ToolInputError) return finish({ ok: false, error: error.message, attempts: attempt });
       record(false);
+      observer.end({ outcome: 'error', cached: false, error: error instanceof Error ? error.message : String(error) });
       throw error;
     }
   } finally {

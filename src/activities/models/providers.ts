@@ -38,7 +38,7 @@ export class ModelProviders {
   }
 
   /** The provider and the model's own name; a reference this worker cannot serve is a rejected request. */
-  resolve(reference: string): { provider: ModelProvider; model: string } {
+  resolve(reference: string): { provider: ModelProvider; model: string; system: 'openai' | 'anthropic' } {
     let ref;
     try {
       ref = parseModelRef(reference);
@@ -56,7 +56,7 @@ export class ModelProviders {
       provider = name === 'anthropic' ? this.anthropic(ref.baseURL) : this.openai(ref.baseURL);
       this.providers.set(key, provider);
     }
-    return { provider, model: ref.model };
+    return { provider, model: ref.model, system: name === 'anthropic' ? 'anthropic' : 'openai' };
   }
 
   private anthropic(baseURL: string | undefined): ModelProvider {

@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, ConfigError, type Config } from './config';
 import { demoResponder } from './demo-model/demo-script';
 import { startModelServer, type ModelServer } from './demo-model/server';
 import { accessFromConfig } from './api/auth/access';
 import { createLogger, errorLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
+import { processMetrics } from './telemetry/metrics';
+import { installTemporalRuntime } from './telemetry/temporal-runtime';
 import { ensureConsoleBuilt } from './api/console-assets';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
@@ -66,7 +68,9 @@ async function main() {
   const access = accessFromConfig(config);
   // Structured logs (LOG_LEVEL, LOG_FORMAT); the URLs below stay plain lines for people.
   const logger = createLogger(config.log);
-  Runtime.install({ logger: temporalLogger(logger, config.log.level) });
+  // METRICS (default on): GET /metrics says this process's figures and the Temporal SDK's.
+  const metrics = config.telemetry.metrics ? processMetrics() : undefined;
+  const runtime = await installTemporalRuntime({ logger: temporalLogger(logger, config.log.level), metrics: metrics !== undefined });
 
   let devServer: DevServer | undefined;
   let address = config.temporal.address;
@@ -149,6 +153,8 @@ async function main() {
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
     dataConverter,
     codec: codecSettings(config, uiUrl),
+    metrics,
+    temporalMetricsUrl: runtime.metricsUrl,
   });
   cleanups.push(() => stack.stop());
 

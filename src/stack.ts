@@ -8,6 +8,7 @@ import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
 import type { Logger } from './telemetry/logger';
+import type { Metrics } from './telemetry/metrics';
 import { answerClientErrors } from './api/client-errors';
 import type { Access } from './api/auth/access';
 import type { StreamTokens } from './api/auth/stream-tokens';
@@ -63,6 +64,9 @@ export interface StackOptions {
   maxConcurrentActivities?: number;
   /** WORKER_MAX_WORKFLOW_TASKS (default 8, src/temporal/workflow-task-slots.ts). */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
+  /** Prometheus metrics of the worker and the API, at GET /metrics (with the SDK's from temporalMetricsUrl). */
+  metrics?: Metrics;
+  temporalMetricsUrl?: string;
 }
 
 export interface Stack {
@@ -90,6 +94,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     maxConcurrentActivities: options.maxConcurrentActivities,
     maxWorkflowTasks: options.maxWorkflowTasks,
+    metrics: options.metrics,
   });
   const running = worker.run();
   let listeningUrl: string | undefined;
@@ -121,6 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     corsOrigins: options.corsOrigins,
     streamTokens: options.streamTokens,
     codec: options.codec,
+    ...(options.metrics ? { metrics: { metrics: options.metrics, temporalMetricsUrl: options.temporalMetricsUrl } } : {}),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>

@@ -1,13 +1,17 @@
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createActivities, type ActivityDependencies } from './activities';
 import { failureConverterPath, temporalDataConverter } from './codec';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
 import { activityLogContext } from './telemetry/activity-log-context';
+import { combineTelemetry } from './telemetry/activity-telemetry';
+import { metricsTelemetry, processMetrics, runMetricsSinks, type Metrics } from './telemetry/metrics';
+import { startMetricsServer } from './telemetry/metrics-server';
+import { installTemporalRuntime } from './telemetry/temporal-runtime';
 import { createLogger, infoLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
 import { startRelayServer } from './relay/relay-server';
@@ -58,6 +62,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   maxConcurrentActivities?: number;
   /** Workflow tasks this worker takes from its pollers at once (WORKER_MAX_WORKFLOW_TASKS), or the slots themselves. */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
+  /** Prometheus metrics of runs, model steps and tool calls (METRICS, default on). */
+  metrics?: Metrics;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -75,9 +81,12 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     identity: workerIdentity(options.relay.address),
     workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    // Runs say when they start and end (src/workflows/run-metrics.ts).
+    sinks: runMetricsSinks(options.metrics),
     activities: {
       ...createActivities({
         ...options,
+        telemetry: combineTelemetry(options.metrics ? metricsTelemetry(options.metrics) : undefined, options.telemetry),
         client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace, dataConverter: options.dataConverter }),
       }),
       ...options.activityOverrides,
@@ -106,7 +115,12 @@ async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'worker');
   const logger = createLogger(config.log);
-  Runtime.install({ logger: temporalLogger(logger, config.log.level) });
+  const metrics = config.telemetry.metrics ? processMetrics() : undefined;
+  const runtime = await installTemporalRuntime({ logger: temporalLogger(logger, config.log.level), metrics: metrics !== undefined });
+  // Its own /metrics (METRICS_HOST, METRICS_PORT): Prometheus scrapes each worker.
+  const metricsServer = metrics
+    ? await startMetricsServer({ metrics, temporalMetricsUrl: runtime.metricsUrl, host: config.telemetry.metricsHost, port: config.telemetry.metricsPort, token: config.telemetry.metricsToken })
+    : undefined;
   const tools = await setUpTools(config, infoLog(logger));
   const relay = new MemoryRelay();
   const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl, tls: config.relay.serverTls });
@@ -124,9 +138,12 @@ async function main() {
     dataConverter: temporalDataConverter(config.payloadKeys),
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,
+    metrics,
   });
+  if (metricsServer) console.log(`worker metrics at ${metricsServer.url}`);
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();
+  await metricsServer?.close();
   await server.close();
   await connection.close();
   await tools.close();

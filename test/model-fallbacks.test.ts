@@ -11,6 +11,8 @@ import { workflowBundle } from '../src/worker';
 import { assembleText, readSse, type ReceivedEvent } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
+import { Metrics } from '../src/telemetry/metrics';
+import { samplesOf, total, type Sample } from './helpers/metrics';
 
 // MODEL_FALLBACKS through the API on a real Temporal dev server, with scripted models over real
 // HTTP: the primary (OpenAI-compatible), a backup endpoint of the same kind, and Claude last.
@@ -24,6 +26,8 @@ let backup: ModelServer;
 let claude: AnthropicServer;
 let stack: TestStack;
 let backupModel: string;
+// This stack's own registry: what its /metrics would say.
+const metrics = new Metrics();
 
 before(async () => {
   environment = await startTemporal();
@@ -39,6 +43,7 @@ before(async () => {
     return unavailable;
   };
   stack = await startTestStack(environment, primary, {
+    metrics,
     modelSettings: { name: 'primary-model', fallbacks: [backupModel, 'anthropic:claude-backup'], fallbackAttempts: 2, anthropic: { baseURL: claude.baseURL, apiKey: 'sk-ant-fallback-key', maxTokens: 512 } },
   });
 });
@@ -49,6 +54,14 @@ after(async () => {
   await claude?.close();
   await environment?.teardown();
 });
+
+/** How much a metric grew while `work` ran. */
+async function growth<T>(work: () => Promise<T>): Promise<{ result: T; grew: (name: string, labels?: Record<string, string>) => number }> {
+  const before: Sample[] = await samplesOf(metrics);
+  const result = await work();
+  const after = await samplesOf(metrics);
+  return { result, grew: (name, labels = {}) => total(after, name, labels) - total(before, name, labels) };
+}
 
 async function run(input: string) {
   const started = await stack.post('/v1/runs', { input, tools: [] });
@@ -63,7 +76,14 @@ const countFor = (server: { requests: Array<{ body: ChatRequest }> }, prefix: st
 
 describe('model fallbacks', () => {
   test('when the primary stays unavailable (503) after its attempts, then the step completes on the fallback, announced with the reason, and the run records it', async () => {
-    const { runId, events, state, eventsUrl } = await run('Primary down: say something');
+    const { result, grew } = await growth(() => run('Primary down: say something'));
+    const { runId, events, state, eventsUrl } = result;
+    // In the metrics: a retry on the primary, its two failed attempts, the fallback, one completed run.
+    assert.equal(grew('durable_agents_model_step_retries_total', { model: 'primary-model', provider: 'openai' }), 1);
+    assert.equal(grew('durable_agents_model_step_duration_seconds_count', { model: 'primary-model', outcome: 'ModelUnavailable' }), 2);
+    assert.equal(grew('durable_agents_model_fallbacks_total', { model: 'backup-model', provider: 'openai' }), 1);
+    assert.equal(grew('durable_agents_model_step_duration_seconds_count', { model: 'backup-model', outcome: 'completed' }), 1);
+    assert.equal(grew('durable_agents_runs_ended_total', { kind: 'run', outcome: 'completed' }), 1);
     assert.equal(events.at(-1)?.event, 'run.completed', JSON.stringify(events.at(-1)));
     assert.equal(state.output, 'The backup answered.');
     assert.equal(countFor(stack.model, 'Primary down'), 2, 'the primary got its two attempts (MODEL_FALLBACK_ATTEMPTS)');
@@ -85,7 +105,11 @@ describe('model fallbacks', () => {
   });
 
   test('when the primary rejects the request (400), then there is no fallback and the run fails with the rejection', async () => {
-    const { events, state } = await run('Primary rejects: this');
+    const { result, grew } = await growth(() => run('Primary rejects: this'));
+    const { events, state } = result;
+    assert.equal(grew('durable_agents_runs_ended_total', { kind: 'run', outcome: 'failed', error_code: 'model_step_failed' }), 1);
+    assert.equal(grew('durable_agents_model_step_duration_seconds_count', { model: 'primary-model', outcome: 'ModelRequestRejected' }), 1);
+    assert.equal(grew('durable_agents_model_fallbacks_total'), 0);
     const end = events.at(-1)!;
     assert.equal(end.event, 'run.failed');
     assert.equal(end.data.error.code, 'model_step_failed');
@@ -97,7 +121,10 @@ describe('model fallbacks', () => {
   });
 
   test('when the fallback is unavailable too, then the next one (Claude, another provider) answers', async () => {
-    const { events, state } = await run('All down but Claude');
+    const { result, grew } = await growth(() => run('All down but Claude'));
+    const { events, state } = result;
+    assert.equal(grew('durable_agents_model_fallbacks_total', { model: 'claude-backup', provider: 'anthropic' }), 1);
+    assert.equal(grew('durable_agents_model_fallbacks_total'), 2);
     assert.equal(events.at(-1)?.event, 'run.completed', JSON.stringify(events.at(-1)));
     assert.equal(state.output, 'Claude answered last.');
     assert.deepEqual(retries(events).map(([attempt]) => attempt), [2, 3, 4, 5]);

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
+import { parseExposition, total } from './helpers/metrics';
 import { startChild, type Child } from './helpers/processes';
 import { assembleText, assembleToolOutput, readSse } from './helpers/sse';
 import { startTemporal } from './helpers/temporal';
@@ -160,6 +161,11 @@ describe('split deployment', () => {
     assert.equal(events.at(-1)!.data.output, 'results: waited 4 s');
     assert.match(fallbackApi.output(), /worker stream http:\/\/127\.0\.0\.1:9 unreachable .*reading progress from heartbeat details/);
     assert.ok(!fallbackApi.output().includes(secret), 'the secret is not logged');
+    // And its metrics say so: the failed stream, and the events read from heartbeat details instead.
+    const samples = parseExposition(await (await fetch(`${fallbackApiUrl}/metrics`)).text());
+    assert.ok(total(samples, 'durable_agents_relay_failures_total') >= 1);
+    assert.ok(total(samples, 'durable_agents_relay_heartbeat_fallback_events_total') >= progress.length);
+    assert.equal(total(samples, 'durable_agents_relay_connects_total'), 0);
   });
 });
 

@@ -13,6 +13,8 @@ import { ToolResultCache } from '../src/activities/tools/tool-cache';
 import { callApi, startTestStack, type TestStack } from './helpers/stack';
 import { readSse, type ReceivedEvent } from './helpers/sse';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
+import { Metrics } from '../src/telemetry/metrics';
+import { samplesOf, total } from './helpers/metrics';
 
 // Tool result caching: a tool with a cache policy reuses an equal call's result (same tenant,
 // tool and canonical arguments) while it is fresh, on any worker and after restarts, because the
@@ -109,7 +111,9 @@ describe('keys and lifetimes', () => {
 describe('a cached tool across workers and restarts', () => {
   test('the second equal call, on another worker, is a hit; then after both stopped, on a new one too', async () => {
     const first = await startTestStack(temporal, responder, stackOptions());
-    const second = await startTestStack(temporal, responder, stackOptions());
+    // The second worker's metrics: its hits, one per call answered from the cache.
+    const secondMetrics = new Metrics();
+    const second = await startTestStack(temporal, responder, { ...stackOptions(), metrics: secondMetrics });
     const before = executions;
     try {
       const miss = await runTool(first, acmeKey, 'call lookup {"city":"Oslo","units":"metric"}');
@@ -121,6 +125,8 @@ describe('a cached tool across workers and restarts', () => {
       assert.equal(hit.completed.cached, true);
       assert.equal(hit.completed.result, miss.completed.result);
       assert.equal(executions, before + 1, 'the tool did not run again');
+      assert.equal(total(await samplesOf(secondMetrics), 'durable_agents_tool_cache_hits_total', { tool: 'lookup' }), 1);
+      assert.equal(total(await samplesOf(secondMetrics), 'durable_agents_tool_call_duration_seconds_count', { tool: 'lookup', outcome: 'completed' }), 1);
       // The hit is the run's recorded result: a late reader sees it as cached too.
       const call = hit.run.steps.flatMap((step: { calls?: Array<{ cached?: boolean; result?: string }> }) => step.calls ?? [])[0];
       assert.equal(call.cached, true);

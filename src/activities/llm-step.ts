@@ -145,7 +145,7 @@ export function createLlmStep(dependencies: LlmStepDependencies) {
     let prepared: { provider: ModelProvider; request: ModelRequest; meter: UsageMeter; report?: ContextTrimReport };
     try {
       const { provider, model, system } = providers.resolve(input.model);
-      observer = telemetry.modelCall({ runId, step, attempt, activityAttempt: context.info.attempt, model, provider: system, fallback: context.info.attempt === 1 && (input.attemptBase ?? 0) > 0 });
+      observer = telemetry.modelCall({ runId, step, attempt, activityAttempt: context.info.attempt, model, provider: system, fallback: context.info.attempt === 1 && (input.attemptBase ?? 0) > 0, startedAt });
       prepared = { provider, ...(await prepareRequest(input, model, context)) };
     } catch (error) {
       observer?.end({ ok: false, errorType: failureTypeOf(error) });

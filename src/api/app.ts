@@ -21,6 +21,8 @@ import { consoleRouter } from './console-router';
 import { accessLog } from '../telemetry/access-log';
 import { errorLog, type Logger } from '../telemetry/logger';
 import { StreamSlots } from './stream-slots';
+import { countRunningRuns, httpMetrics, metricsRoute } from '../telemetry/http-metrics';
+import type { Metrics } from '../telemetry/metrics';
 import { toolsRouter } from './tools-router';
 import { isMcpWrite, mcpRouter } from './mcp/mcp-router';
 import { RunReader } from './run-reader';
@@ -50,6 +52,8 @@ export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'op
   tools?: ToolRegistry;
   /** MCP at /mcp: how often progress goes out while a run streams, and at least how often (keep-alive). */
   mcp?: { progressIntervalMs?: number; keepAliveMs?: number };
+  /** Prometheus metrics (METRICS, default on): GET /metrics with the `metrics` scope; the SDK's when a worker runs in this process. */
+  metrics?: { metrics: Metrics; temporalMetricsUrl?: string };
 }
 
 /** State-changing requests carry JSON: a cross-site form post (or a simple request) is refused. */
@@ -65,6 +69,7 @@ export function createApp(options: AppOptions): Express {
   app.disable('x-powered-by');
   // First, so every request has its line, refused ones too (credentials redacted: access-log.ts).
   if (options.logger) app.use(accessLog(options.logger));
+  if (options.metrics) app.use(httpMetrics(options.metrics.metrics));
   // Security headers; a JSON and SSE API serves no scripts or frames.
   app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } } }));
   const apiCors = cors({
@@ -78,7 +83,7 @@ export function createApp(options: AppOptions): Express {
   app.use((request, response, next) => (request.path.startsWith('/codec/') ? next() : apiCors(request, response, next)));
   if (access.loopbackOnly) app.use(loopbackHostsOnly());
   // GET /openapi.json and /docs, no key needed: the document is made once, from the schemas and limits the routers use.
-  const openApi = createOpenApiDocument({ limits: options.limits, toolNames: options.toolNames, access, streamTokenTtlSeconds: streamTokens.ttlSeconds, toolsListed: options.tools !== undefined });
+  const openApi = createOpenApiDocument({ limits: options.limits, toolNames: options.toolNames, access, streamTokenTtlSeconds: streamTokens.ttlSeconds, toolsListed: options.tools !== undefined, metricsServed: options.metrics !== undefined });
   app.use(referenceRouter(openApi));
   // The web console (web/, built into web/dist): its pages load without a key, then ask for one.
   app.use(consoleRouter(options.consoleDist));
@@ -96,6 +101,9 @@ export function createApp(options: AppOptions): Express {
   const authenticated = authenticate({ keys: 'keys' in access ? access.keys : undefined, tokens: streamTokens, open: access.open });
   // One budget of writes per key for both edges: on /mcp the tool calls that start runs or decide count.
   const writes = writeRateLimit({ writesPerMinute: options.limits.writesPerMinute, open: access.open, isWrite: (request) => (request.baseUrl === '/mcp' ? isMcpWrite(request.body) : isWriteMethod(request)) });
+  // Prometheus scrapes with a key that has the `metrics` scope (an operator's: the figures span every tenant).
+  if (options.metrics) countRunningRuns(options.metrics.metrics, options.client, options.taskQueue);
+  if (options.metrics) app.get('/metrics', authenticated, requireScope('metrics'), metricsRoute(options.metrics.metrics, options.metrics.temporalMetricsUrl));
   app.use('/v1', authenticated, writes, jsonOnly, express.json({ limit: '2mb' }));
   app.post('/v1/runs', requireScope('runs:write'));
   app.get(['/v1/runs', '/v1/runs/:runId', '/v1/runs/:runId/events', '/v1/runs/:runId/temporal-links'], requireScope('runs:read'));
@@ -107,7 +115,8 @@ export function createApp(options: AppOptions): Express {
   const log = options.log ?? (options.logger ? errorLog(options.logger) : (message: string, error?: unknown) => console.error(message, error));
   const admission = new RunAdmission(options.client, options.limits.maxRunningRunsPerTenant, log);
   // One count of open streams per tenant for every door (MAX_STREAMS_PER_TENANT).
-  const streamSlots = new StreamSlots(options.limits.maxStreamsPerTenant);
+  const gauge = options.metrics?.metrics.streams;
+  const streamSlots = new StreamSlots(options.limits.maxStreamsPerTenant, gauge ? (kind, change) => gauge.inc({ kind }, change) : undefined);
   app.use('/v1', runsRouter({ ...options, streamSlots, streamTokens, open: access.open, admission }));
   if (options.tools) app.use('/v1', toolsRouter({ tools: options.tools, stats: new ToolStats(options.client, { taskQueue: options.taskQueue, refreshMs: 2000, log }) }));
   app.use('/v1', sessionsRouter({ ...options, streamTokens, open: access.open, admission, sessions: new SessionStore(options.client, options.taskQueue) }));

@@ -54,7 +54,7 @@ export function chatRouter(options: ChatRouterOptions): Router {
   const streamOptions = { ...options.stream, costs: new RunCosts(options.prices ?? new Map()) };
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error));
   // A tenant's chat streams share MAX_STREAMS_PER_TENANT with its other streams (stream-slots.ts).
-  const takeStreamSlot = (tenant: string) => options.streamSlots.take(tenant);
+  const takeStreamSlot = (tenant: string) => options.streamSlots.take(tenant, 'chat');
 
   /**
    * The run's events from its start, as one UI message. A subscriber that fell too far behind

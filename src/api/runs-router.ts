@@ -180,7 +180,7 @@ export function runsRouter(options: RunsRouterOptions): Router {
     }
     // A tenant's open streams on this replica are capped: one client cannot hold them all.
     const { tenant } = principalOf(request);
-    const release = options.streamSlots.take(tenant);
+    const release = options.streamSlots.take(tenant, 'events');
     const abort = new AbortController();
     response.on('close', () => {
       abort.abort();

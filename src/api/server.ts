@@ -16,11 +16,14 @@ import { answerClientErrors } from './client-errors';
 import { accessFromConfig, type Access } from './auth/access';
 import { StreamTokens } from './auth/stream-tokens';
 import { RunStore } from './run-store';
+import { processMetrics } from '../telemetry/metrics';
 
 /** The API of a split deployment: live events come from the workers' stream endpoints. */
 export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access; logger?: Logger }) {
   const { config, client, tools } = options;
-  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, tls: config.relay.clientTls, log: options.log });
+  // METRICS (default on): GET /metrics (this API's requests, streams and worker-stream reads).
+  const metrics = config.telemetry.metrics ? processMetrics() : undefined;
+  const relay = new RemoteRelay({ client, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, secret: options.secret, allowedHosts: config.relay.allowedHosts, tls: config.relay.clientTls, log: options.log, ...(metrics ? { metrics } : {}) });
   const app = createApp({
     client,
     tools,
@@ -43,6 +46,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
     codec: codecSettings(config, config.temporal.uiUrl),
     ...(options.logger ? { logger: options.logger, log: errorLog(options.logger) } : {}),
+    ...(metrics ? { metrics: { metrics } } : {}),
   });
   return { app, relay };
 }

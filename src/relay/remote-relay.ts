@@ -8,6 +8,7 @@ import type { StreamEvent, ToolProgress } from '../shared/events';
 import type { LiveRelay, StepPublisher, StreamCoordinates, Subscription } from './live-relay';
 import { QueueSubscription } from './event-queue';
 import { RelayKeys, hostAllowed, relayHeaders } from './relay-auth';
+import type { Metrics } from '../telemetry/metrics';
 
 // The live tier seen from an API process that runs no activities. For a run it reads the
 // stream endpoints of the workers (their addresses come from the task queue's pollers and from
@@ -30,6 +31,8 @@ export interface RemoteRelayOptions {
   discoveryMs?: number;
   /** After a failed connection, how long before a worker is tried again. */
   retryMs?: number;
+  /** Connections, reconnections, failures and heartbeat fallbacks (src/telemetry/metrics.ts). */
+  metrics?: Metrics;
 }
 
 /** Heartbeat details of a tool call (see run-tool.ts), as far as the fallback needs them. */
@@ -187,6 +190,7 @@ export class RemoteRelay implements LiveRelay {
   }
 
   markUnreachable(url: string, reason: string): void {
+    this.options.metrics?.relayFailures.inc();
     if (!this.unreachable.has(url)) {
       this.options.log(`worker stream ${url} unreachable (${reason}); reading progress from heartbeat details instead`);
     }
@@ -222,6 +226,8 @@ class RunHub {
   /** Discovery ticks so far (in-flight activities are read every inFlightEvery-th). */
   private ticks = 0;
   private readonly upstreams = new Map<string, AbortController>();
+  /** Workers this hub has read the run from: a new connection to one is a reconnection. */
+  private readonly connectedBefore = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -253,6 +259,7 @@ class RunHub {
     this.closed = true;
     clearInterval(this.timer);
     for (const controller of this.upstreams.values()) controller.abort();
+    this.relay.options.metrics?.relayUpstreams.dec(this.upstreams.size);
     this.upstreams.clear();
     this.onClose();
   }
@@ -266,11 +273,12 @@ class RunHub {
     return [...this.upstreams.keys()];
   }
 
-  private deliver(event: StreamEvent) {
-    if (this.closed) return;
+  /** Whether the event was new (and so went to the subscribers). */
+  private deliver(event: StreamEvent): boolean {
+    if (this.closed) return false;
     // A stream that reopens replays what it had; heartbeat details repeat until they change.
     const label = positionLabel(event.position);
-    if (this.seen.has(label)) return;
+    if (this.seen.has(label)) return false;
     const step = stepOf(event.position);
     if (step > this.latestStep) {
       this.latestStep = step;
@@ -281,6 +289,7 @@ class RunHub {
     this.seen.add(label);
     this.buffer.push(event);
     for (const subscriber of this.subscribers) subscriber.deliver(event);
+    return true;
   }
 
   private async discover() {
@@ -304,7 +313,9 @@ class RunHub {
 
   private connect(url: string) {
     const controller = new AbortController();
+    const metrics = this.relay.options.metrics;
     this.upstreams.set(url, controller);
+    metrics?.relayUpstreams.inc();
     void (async () => {
       try {
         // A proof for this address only: the secret itself never leaves this process.
@@ -325,6 +336,8 @@ class RunHub {
           throw new Error('a stream without a valid proof for this run');
         }
         this.relay.unreachable.delete(url);
+        metrics?.relayConnects.inc({ result: this.connectedBefore.has(url) ? 'reconnect' : 'connected' });
+        this.connectedBefore.add(url);
         // Ended by close(): the abort destroys the request, and with it the body being read.
         controller.signal.addEventListener('abort', () => response.destroy(), { once: true });
         if (controller.signal.aborted) response.destroy();
@@ -346,7 +359,10 @@ class RunHub {
       } catch (error) {
         if (!controller.signal.aborted) this.relay.markUnreachable(url, (error as Error).message);
       } finally {
-        if (this.upstreams.get(url) === controller) this.upstreams.delete(url);
+        if (this.upstreams.get(url) === controller) {
+          this.upstreams.delete(url);
+          metrics?.relayUpstreams.dec();
+        }
       }
     })();
   }
@@ -360,6 +376,6 @@ class RunHub {
     if (step === undefined || callIndex === undefined || callCount === undefined || !callId || !name) return;
     if (!progress || !progressSeq) return;
     const position = { kind: 'tool' as const, step, call: callIndex, calls: callCount, mark: 1 + progressSeq };
-    this.deliver({ position, event: 'tool.progress', data: { runId: this.runId, step, callId, name, progress } });
+    if (this.deliver({ position, event: 'tool.progress', data: { runId: this.runId, step, callId, name, progress } })) this.relay.options.metrics?.relayHeartbeatEvents.inc();
   }
 }

@@ -17,6 +17,8 @@ export interface ModelCallInfo {
   provider: string;
   /** The first attempt of a fallback model (the model before it stayed unavailable). */
   fallback: boolean;
+  /** When the activity started (Date.now()): the step's firstTokenMs counts from here. */
+  startedAt: number;
 }
 
 export type ModelCallEnd =

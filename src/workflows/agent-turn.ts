@@ -31,6 +31,7 @@ import { registerApprovalHandler, resumeApprovalStep, runApprovalStep, type Appr
 import { defaultHistoryLimits, failureTypes, maxStepsCap, runErrorCodes, runPageQuery, runStateQuery } from './definitions';
 import { runModelStep } from './model-step';
 import { showProgress } from './run-details';
+import { runEnded, runStarted } from './run-metrics';
 import { addStep, historyFull, pendingApprovals, summarize } from './run-state';
 import { condenseTurn } from './session-context';
 import { failureMessage, runToolStep, runToolStepSequentially } from './tool-step';
@@ -94,6 +95,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     };
   });
   registerApprovalHandler(state);
+  if (!continued) runStarted();
 
   /** Goes on in a new execution: same run id, steps numbered on, nothing of their content carried. */
   const continueRun = async (approval?: { record: ApprovalStepRecord; toolCalls: ToolCall[] }): Promise<never> => {
@@ -101,6 +103,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the run was cancelled');
     await condition(allHandlersFinished);
     const lastStep = approval ? approval.record.step - 1 : state.stepCount;
+    runEnded('continued');
     // The memo (the run's tenant) goes on with the run.
     return makeContinueAsNewFunc<typeof agentTurn>({ memo: workflowInfo().memo ?? {} })({
       ...input,
@@ -123,6 +126,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
 
   const finish = (): RunSummary => {
     showProgress(state);
+    runEnded('completed');
     const summary = summarize(state);
     // Readers of the closed run take its last steps from here rather than replaying it (a
     // result's content, not a command: histories recorded before replay the same).
@@ -135,6 +139,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     state.status = 'failed';
     state.error = { code, message };
     showProgress(state);
+    runEnded('failed', code);
     throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [summarize(state)] });
   };
 
@@ -195,6 +200,7 @@ export async function agentTurn(input: AgentTurnInput): Promise<RunSummary> {
     if (isCancellation(error)) {
       state.status = 'cancelled';
       showProgress(state);
+      runEnded('cancelled');
       const current = state.steps.at(-1);
       const partialText = cancelledDetails(error)?.partialText;
       if (current?.kind === 'llm' && current.status === 'running' && typeof partialText === 'string') current.partialText = partialText;

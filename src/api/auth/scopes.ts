@@ -1,8 +1,9 @@
 // What a key may do. Every route names the scope it needs (app.ts); a stream token carries only
 // runs:read, for one run.
 
-// `codec` decodes Temporal payloads (src/api/codec-router.ts): an operator's scope.
-export const scopes = ['runs:write', 'runs:read', 'runs:cancel', 'approvals:decide', 'sessions', 'codec'] as const;
+// `codec` decodes Temporal payloads (src/api/codec-router.ts) and `metrics` reads GET /metrics
+// (figures across every tenant): operators' scopes.
+export const scopes = ['runs:write', 'runs:read', 'runs:cancel', 'approvals:decide', 'sessions', 'codec', 'metrics'] as const;
 
 export type Scope = (typeof scopes)[number];
 

@@ -23,7 +23,7 @@ export async function startRunTool(context: McpContext, principal: Principal, ar
   const { wait, ...body } = args;
   const { tenant } = principal;
   // Reserved before the run starts: a call refused here has started nothing.
-  const release = wait === false ? () => {} : context.streamSlots.tryTake(tenant);
+  const release = wait === false ? () => {} : context.streamSlots.tryTake(tenant, 'mcp');
   if (!release) return toolError('too_many_streams', `${context.streamSlots.refusal(tenant)}; retry later, or start with wait: false and read the run with get_run`);
   try {
     let runId: string;

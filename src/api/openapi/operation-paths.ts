@@ -38,6 +38,21 @@ export function operationPaths(context: PathContext): ZodOpenApiPathsObject {
         responses: { '200': { description: 'Temporal answers', ...json(bodies.healthSchema) }, ...errorResponses({ 403: [settings.access.loopbackOnly && 'host_not_allowed'], 503: ['temporal_unavailable'] }) },
       },
     },
+    ...(settings.metricsServed
+      ? {
+          '/metrics': {
+            get: {
+              operationId: 'metrics',
+              tags: ['Operations'],
+              summary: 'Prometheus metrics',
+              description:
+                'This process\'s metrics in the Prometheus text format (0.0.4): runs, model steps (time to first token, between tokens, tokens), tool calls, streams, the relay, and with a worker in this process the Temporal SDK\'s own `temporal_*` metrics. For Prometheus: a key with the `metrics` scope as its bearer token. METRICS=off: not served.',
+              ...guarded('metrics'),
+              responses: { '200': { description: 'The metrics', ...text('text/plain') }, ...errorResponses(common) },
+            },
+          },
+        }
+      : {}),
     '/openapi.json': {
       get: {
         operationId: 'openApiDocument',

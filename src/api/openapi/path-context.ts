@@ -16,6 +16,8 @@ export interface DocumentSettings {
   streamTokenTtlSeconds: number;
   /** GET /v1/tools is served (the app has a tool registry). */
   toolsListed: boolean;
+  /** GET /metrics is served (METRICS on). */
+  metricsServed?: boolean;
 }
 
 type HeaderObjects = Record<string, { description: string; schema: { type: 'string' } }>;

@@ -7,6 +7,7 @@ import { startModelServer, type ModelServer } from './demo-model/server';
 import { accessFromConfig } from './api/auth/access';
 import { createLogger, errorLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
+import { startTracing } from './telemetry/tracing';
 import { ensureConsoleBuilt } from './api/console-assets';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
@@ -67,6 +68,9 @@ async function main() {
   // Structured logs (LOG_LEVEL, LOG_FORMAT); the URLs below stay plain lines for people.
   const logger = createLogger(config.log);
   Runtime.install({ logger: temporalLogger(logger, config.log.level) });
+  // OTEL_EXPORTER_OTLP_ENDPOINT: traces; stopped last, so that the spans of the way out are sent.
+  const tracing = await startTracing(config.telemetry, 'durable-agents');
+  if (tracing) cleanups.push(() => tracing.shutdown());
 
   let devServer: DevServer | undefined;
   let address = config.temporal.address;
@@ -119,10 +123,10 @@ async function main() {
   await ensureSearchAttributes(connection, config.temporal.namespace);
   // With PAYLOAD_KEYS, every client and the worker encrypt what Temporal stores.
   const dataConverter = temporalDataConverter(config.payloadKeys);
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   // On the worker's connection, run starts hand their first workflow task straight to this
   // process's worker (eager start), one round trip less before the first token.
-  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter });
+  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   await buildConsole();
   const stack: Stack = await startStack({
     client,
@@ -149,6 +153,7 @@ async function main() {
     streamTokens: new StreamTokens(config.auth.streamTokenSecret, config.auth.streamTokenTtlSeconds),
     dataConverter,
     codec: codecSettings(config, uiUrl),
+    tracing,
   });
   cleanups.push(() => stack.stop());
 

@@ -8,6 +8,7 @@ import { defaultTools, type ToolSettings } from './activities/tools';
 import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
 import type { Logger } from './telemetry/logger';
+import type { Tracing } from './telemetry/tracing';
 import { answerClientErrors } from './api/client-errors';
 import type { Access } from './api/auth/access';
 import type { StreamTokens } from './api/auth/stream-tokens';
@@ -63,6 +64,8 @@ export interface StackOptions {
   maxConcurrentActivities?: number;
   /** WORKER_MAX_WORKFLOW_TASKS (default 8, src/temporal/workflow-task-slots.ts). */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
+  /** OpenTelemetry traces of the API's requests and the worker's runs (src/telemetry/tracing.ts). */
+  tracing?: Tracing;
 }
 
 export interface Stack {
@@ -90,6 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     maxConcurrentActivities: options.maxConcurrentActivities,
     maxWorkflowTasks: options.maxWorkflowTasks,
+    tracing: options.tracing?.worker,
   });
   const running = worker.run();
   let listeningUrl: string | undefined;
@@ -121,6 +125,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     corsOrigins: options.corsOrigins,
     streamTokens: options.streamTokens,
     codec: options.codec,
+    tracing: options.tracing,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>

@@ -8,6 +8,8 @@ import { failureConverterPath, temporalDataConverter } from './codec';
 import { ConfigError, loadConfig, requireSplitSettings } from './config';
 import { MemoryRelay } from './relay/memory-relay';
 import { activityLogContext } from './telemetry/activity-log-context';
+import { combineTelemetry } from './telemetry/activity-telemetry';
+import { startTracing, type WorkerTracing } from './telemetry/tracing';
 import { createLogger, infoLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
 import { startRelayServer } from './relay/relay-server';
@@ -22,18 +24,26 @@ import { setUpTools } from './tool-setup';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+const bundles = new Map<string, Promise<WorkflowBundle>>();
 /**
  * Bundles the workflow code once per process (webpack takes seconds). With payload encryption,
  * the bundle carries the failure converter that moves failure messages into encrypted attributes
- * (src/codec/failure-converter.ts); either bundle replays the other's histories.
+ * (src/codec/failure-converter.ts); either bundle replays the other's histories. With tracing, it
+ * carries OpenTelemetry's workflow interceptors (src/telemetry/tracing.ts); so does either.
  */
-export function workflowBundle(options: { encryptFailures?: boolean } = {}): Promise<WorkflowBundle> {
+export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[] } = {}): Promise<WorkflowBundle> {
   const encrypt = options.encryptFailures ?? false;
-  let bundle = bundles.get(encrypt);
+  const interceptorModules = options.workflowInterceptorModules ?? [];
+  const key = JSON.stringify([encrypt, interceptorModules]);
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...(encrypt ? { failureConverterPath } : {}) });
-    bundles.set(encrypt, bundle);
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      logger: quietBundlerLogger,
+      ...(encrypt ? { failureConverterPath } : {}),
+      ...(interceptorModules.length > 0 ? { workflowInterceptorModules: interceptorModules } : {}),
+    });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -58,6 +68,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   maxConcurrentActivities?: number;
   /** Workflow tasks this worker takes from its pollers at once (WORKER_MAX_WORKFLOW_TASKS), or the slots themselves. */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
+  /** OpenTelemetry traces (src/telemetry/tracing.ts); unset: no tracing interceptors, the plain bundle. */
+  tracing?: WorkerTracing;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -68,16 +80,18 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     options.maxWorkflowTasks instanceof PacedWorkflowTaskSlots ? options.maxWorkflowTasks : new PacedWorkflowTaskSlots(options.maxWorkflowTasks ?? defaultMaxWorkflowTasks);
   return Worker.create({
     // Activity log lines name the step and the tool call they are about.
-    interceptors: { activity: [activityLogContext] },
+    interceptors: { activity: [activityLogContext, ...(options.tracing?.activityInterceptors ?? [])] },
+    ...(options.tracing ? { sinks: options.tracing.sinks() } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
-    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined }),
+    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: {
       ...createActivities({
         ...options,
+        telemetry: combineTelemetry(options.telemetry, options.tracing?.telemetry),
         client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace, dataConverter: options.dataConverter }),
       }),
       ...options.activityOverrides,
@@ -107,6 +121,7 @@ async function main() {
   const { address, secret } = requireSplitSettings(config, 'worker');
   const logger = createLogger(config.log);
   Runtime.install({ logger: temporalLogger(logger, config.log.level) });
+  const tracing = await startTracing(config.telemetry, 'durable-agents-worker');
   const tools = await setUpTools(config, infoLog(logger));
   const relay = new MemoryRelay();
   const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl, tls: config.relay.serverTls });
@@ -124,12 +139,14 @@ async function main() {
     dataConverter: temporalDataConverter(config.payloadKeys),
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,
+    tracing: tracing?.worker,
   });
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
   await worker.run();
   await server.close();
   await connection.close();
   await tools.close();
+  await tracing?.shutdown();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

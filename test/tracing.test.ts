@@ -226,10 +226,15 @@ let tracedHistory: History | undefined;
 let tracedRunId = '';
 
 describe('traces of npm start', () => {
-  test('when a run that calls tools is started with a traceparent, then one trace joins the request, the workflow, each model step and each tool call', async () => {
-    const main = startChild('src/main.ts', { ...common(), PORT: String(await freePort()) });
+  let main: Child;
+  let apiUrl: string;
+  before(async () => {
+    main = startChild('src/main.ts', { ...common(), PORT: String(await freePort()) });
     children.push(main);
-    const apiUrl = (await main.waitFor(/API:\s+(http:\/\/\S+)/))[1]!;
+    apiUrl = (await main.waitFor(/API:\s+(http:\/\/\S+)/))[1]!;
+  });
+
+  test('when a run that calls tools is started with a traceparent, then one trace joins the request, the workflow, each model step and each tool call', async () => {
     const traced = await traceOneRun(apiUrl);
     const spans = await runSpans(traced);
     assertRunTrace(traced, spans);
@@ -240,7 +245,41 @@ describe('traces of npm start', () => {
     assertNothingSecret(traced);
     tracedHistory = await historyOf(traced.runId);
     tracedRunId = traced.runId;
-    await main.stop();
+  });
+
+  test('when a session has turns, then each turn is traced as a child workflow of the session, and the session replays with and without tracing', async () => {
+    const api = createClient({ baseUrl: apiUrl, apiKey: secrets.apiKey });
+    const headers = { authorization: `Bearer ${secrets.apiKey}`, 'content-type': 'application/json' };
+    const created = await fetch(`${apiUrl}/v1/sessions`, { method: 'POST', headers, body: '{}' });
+    assert.equal(created.status, 201);
+    const { sessionId } = (await created.json()) as { sessionId: string };
+    const turns: string[] = [];
+    for (const question of ['What is 2*21?', 'And 3*3?']) {
+      const sent = await fetch(`${apiUrl}/v1/sessions/${sessionId}/messages`, { method: 'POST', headers, body: JSON.stringify({ input: question }) });
+      assert.equal(sent.status, 202);
+      const { runId } = (await sent.json()) as { runId: string };
+      assert.equal((await collectTranscript(api.streamRun(runId))).end?.event, 'run.completed');
+      // A read between turns: queries run in the session's workflow (and must not change its next turn's id).
+      assert.equal((await fetch(`${apiUrl}/v1/sessions/${sessionId}`, { headers })).status, 200);
+      turns.push(runId);
+    }
+    await receiver.waitFor((spans) => turns.every((runId) => spans.some((span) => span.name === 'RunWorkflow:agentTurn' && span.attributes.workflowId === runId)));
+    for (const runId of turns) {
+      const turn = receiver.spans.find((span) => span.name === 'RunWorkflow:agentTurn' && span.attributes.workflowId === runId)!;
+      await receiver.waitFor((spans) => spans.some((span) => span.spanId === turn.parentSpanId));
+      const parent = receiver.spans.find((span) => span.spanId === turn.parentSpanId)!;
+      assert.equal(parent.name, 'StartChildWorkflow:agentTurn', 'the session started the turn');
+      assert.equal(parent.attributes.workflowId, sessionId);
+      assert.ok(receiver.spans.some((span) => span.name.startsWith('chat ') && span.attributes['durable_agents.run.id'] === runId && span.traceId === turn.traceId), 'the turn\'s model calls are in its trace');
+    }
+    const history = await historyOf(sessionId);
+    const tracing = await startTracing({ tracesEndpoint: `${receiver.url}/v1/traces` }, 'replay');
+    try {
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle({ workflowInterceptorModules: tracing!.worker.workflowInterceptorModules }), sinks: tracing!.worker.sinks() }, history, sessionId);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, sessionId);
+    } finally {
+      await tracing?.shutdown();
+    }
   });
 });
 

@@ -29,7 +29,7 @@ const bundles = new Map<string, Promise<WorkflowBundle>>();
  * Bundles the workflow code once per process (webpack takes seconds). With payload encryption,
  * the bundle carries the failure converter that moves failure messages into encrypted attributes
  * (src/codec/failure-converter.ts); either bundle replays the other's histories. With tracing, it
- * carries OpenTelemetry's workflow interceptors (src/telemetry/tracing.ts); so does either.
+ * carries OpenTelemetry's workflow interceptors (src/telemetry/workflow-spans.ts); so does either.
  */
 export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[] } = {}): Promise<WorkflowBundle> {
   const encrypt = options.encryptFailures ?? false;

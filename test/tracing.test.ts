@@ -244,6 +244,14 @@ describe('traces of npm start', () => {
     await receiver.waitFor((all) => all.some((span) => span.attributes['http.route'] === '/v1/runs/:runId/events'));
     assertNothingSecret(traced);
     tracedHistory = await historyOf(traced.runId);
+
+    // A malformed traceparent is ignored: the request is answered and starts a trace of its own.
+    const listed = await fetch(`${apiUrl}/v1/runs?limit=1`, { headers: { authorization: `Bearer ${secrets.apiKey}`, traceparent: `00-${'z'.repeat(32)}-${traced.caller.spanId}-01` } });
+    assert.equal(listed.status, 200);
+    const [list] = (await receiver.waitFor((spans) => spans.some((span) => span.name === 'GET /v1/runs'))).filter((span) => span.name === 'GET /v1/runs');
+    assert.equal(list!.parentSpanId, undefined);
+    assert.notEqual(list!.traceId, traced.caller.traceId);
+    assert.equal(list!.attributes['http.response.status_code'], 200);
     tracedRunId = traced.runId;
   });
 

@@ -9,6 +9,7 @@ import { createLogger, errorLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
 import { processMetrics } from './telemetry/metrics';
 import { installTemporalRuntime } from './telemetry/temporal-runtime';
+import { startTracing } from './telemetry/tracing';
 import { ensureConsoleBuilt } from './api/console-assets';
 import { StreamTokens } from './api/auth/stream-tokens';
 import { startStack, type Stack } from './stack';
@@ -71,6 +72,9 @@ async function main() {
   // METRICS (default on): GET /metrics says this process's figures and the Temporal SDK's.
   const metrics = config.telemetry.metrics ? processMetrics() : undefined;
   const runtime = await installTemporalRuntime({ logger: temporalLogger(logger, config.log.level), metrics: metrics !== undefined });
+  // OTEL_EXPORTER_OTLP_ENDPOINT: traces; stopped last, so that the spans of the way out are sent.
+  const tracing = await startTracing(config.telemetry, 'durable-agents');
+  if (tracing) cleanups.push(() => tracing.shutdown());
 
   let devServer: DevServer | undefined;
   let address = config.temporal.address;
@@ -123,10 +127,10 @@ async function main() {
   await ensureSearchAttributes(connection, config.temporal.namespace);
   // With PAYLOAD_KEYS, every client and the worker encrypt what Temporal stores.
   const dataConverter = temporalDataConverter(config.payloadKeys);
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   // On the worker's connection, run starts hand their first workflow task straight to this
   // process's worker (eager start), one round trip less before the first token.
-  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter });
+  const eagerClient = new Client({ connection: nativeConnection, namespace: config.temporal.namespace, dataConverter, ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   await buildConsole();
   const stack: Stack = await startStack({
     client,
@@ -155,6 +159,7 @@ async function main() {
     codec: codecSettings(config, uiUrl),
     metrics,
     temporalMetricsUrl: runtime.metricsUrl,
+    tracing,
   });
   cleanups.push(() => stack.stop());
 

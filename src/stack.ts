@@ -9,6 +9,7 @@ import { ToolRegistry } from './activities/tools/registry';
 import { createApp } from './api/app';
 import type { Logger } from './telemetry/logger';
 import type { Metrics } from './telemetry/metrics';
+import type { Tracing } from './telemetry/tracing';
 import { answerClientErrors } from './api/client-errors';
 import type { Access } from './api/auth/access';
 import type { StreamTokens } from './api/auth/stream-tokens';
@@ -67,6 +68,8 @@ export interface StackOptions {
   /** Prometheus metrics of the worker and the API, at GET /metrics (with the SDK's from temporalMetricsUrl). */
   metrics?: Metrics;
   temporalMetricsUrl?: string;
+  /** OpenTelemetry traces of the API's requests and the worker's runs (src/telemetry/tracing.ts). */
+  tracing?: Tracing;
 }
 
 export interface Stack {
@@ -95,6 +98,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     maxConcurrentActivities: options.maxConcurrentActivities,
     maxWorkflowTasks: options.maxWorkflowTasks,
     metrics: options.metrics,
+    tracing: options.tracing?.worker,
   });
   const running = worker.run();
   let listeningUrl: string | undefined;
@@ -127,6 +131,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     streamTokens: options.streamTokens,
     codec: options.codec,
     ...(options.metrics ? { metrics: { metrics: options.metrics, temporalMetricsUrl: options.temporalMetricsUrl } } : {}),
+    tracing: options.tracing,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(options.port ?? 0, options.host ?? '127.0.0.1', (error?: Error) =>

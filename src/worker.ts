@@ -12,6 +12,7 @@ import { combineTelemetry } from './telemetry/activity-telemetry';
 import { metricsTelemetry, processMetrics, runMetricsSinks, type Metrics } from './telemetry/metrics';
 import { startMetricsServer } from './telemetry/metrics-server';
 import { installTemporalRuntime } from './telemetry/temporal-runtime';
+import { startTracing, type WorkerTracing } from './telemetry/tracing';
 import { createLogger, infoLog } from './telemetry/logger';
 import { temporalLogger } from './telemetry/temporal-logger';
 import { startRelayServer } from './relay/relay-server';
@@ -26,18 +27,26 @@ import { setUpTools } from './tool-setup';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-const bundles = new Map<boolean, Promise<WorkflowBundle>>();
+const bundles = new Map<string, Promise<WorkflowBundle>>();
 /**
  * Bundles the workflow code once per process (webpack takes seconds). With payload encryption,
  * the bundle carries the failure converter that moves failure messages into encrypted attributes
- * (src/codec/failure-converter.ts); either bundle replays the other's histories.
+ * (src/codec/failure-converter.ts); either bundle replays the other's histories. With tracing, it
+ * carries OpenTelemetry's workflow interceptors (src/telemetry/workflow-spans.ts); so does either.
  */
-export function workflowBundle(options: { encryptFailures?: boolean } = {}): Promise<WorkflowBundle> {
+export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[] } = {}): Promise<WorkflowBundle> {
   const encrypt = options.encryptFailures ?? false;
-  let bundle = bundles.get(encrypt);
+  const interceptorModules = options.workflowInterceptorModules ?? [];
+  const key = JSON.stringify([encrypt, interceptorModules]);
+  let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...(encrypt ? { failureConverterPath } : {}) });
-    bundles.set(encrypt, bundle);
+    bundle = bundleWorkflowCode({
+      workflowsPath,
+      logger: quietBundlerLogger,
+      ...(encrypt ? { failureConverterPath } : {}),
+      ...(interceptorModules.length > 0 ? { workflowInterceptorModules: interceptorModules } : {}),
+    });
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -64,6 +73,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
   /** Prometheus metrics of runs, model steps and tool calls (METRICS, default on). */
   metrics?: Metrics;
+  /** OpenTelemetry traces (src/telemetry/tracing.ts); unset: no tracing interceptors, the plain bundle. */
+  tracing?: WorkerTracing;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -74,19 +85,19 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     options.maxWorkflowTasks instanceof PacedWorkflowTaskSlots ? options.maxWorkflowTasks : new PacedWorkflowTaskSlots(options.maxWorkflowTasks ?? defaultMaxWorkflowTasks);
   return Worker.create({
     // Activity log lines name the step and the tool call they are about.
-    interceptors: { activity: [activityLogContext] },
+    interceptors: { activity: [activityLogContext, ...(options.tracing?.activityInterceptors ?? [])] },
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
-    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined }),
+    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    // Runs say when they start and end (src/workflows/run-metrics.ts).
-    sinks: runMetricsSinks(options.metrics),
+    // Runs say when they start and end (src/workflows/run-metrics.ts); traced runs export their workflow spans.
+    sinks: { ...runMetricsSinks(options.metrics), ...(options.tracing ? options.tracing.sinks() : {}) },
     activities: {
       ...createActivities({
         ...options,
-        telemetry: combineTelemetry(options.metrics ? metricsTelemetry(options.metrics) : undefined, options.telemetry),
+        telemetry: combineTelemetry(options.metrics ? metricsTelemetry(options.metrics) : undefined, options.telemetry, options.tracing?.telemetry),
         client: options.client ?? new Client({ connection: options.connection, namespace: options.namespace, dataConverter: options.dataConverter }),
       }),
       ...options.activityOverrides,
@@ -121,6 +132,7 @@ async function main() {
   const metricsServer = metrics
     ? await startMetricsServer({ metrics, temporalMetricsUrl: runtime.metricsUrl, host: config.telemetry.metricsHost, port: config.telemetry.metricsPort, token: config.telemetry.metricsToken })
     : undefined;
+  const tracing = await startTracing(config.telemetry, 'durable-agents-worker');
   const tools = await setUpTools(config, infoLog(logger));
   const relay = new MemoryRelay();
   const server = await startRelayServer({ relay, secret, host: config.relay.host, port: config.relay.port, advertiseUrl: config.relay.advertiseUrl, tls: config.relay.serverTls });
@@ -139,6 +151,7 @@ async function main() {
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,
     metrics,
+    tracing: tracing?.worker,
   });
   if (metricsServer) console.log(`worker metrics at ${metricsServer.url}`);
   console.log(`worker polling task queue "${config.temporal.taskQueue}" on ${address}; live streams at ${server.url}`);
@@ -147,6 +160,7 @@ async function main() {
   await server.close();
   await connection.close();
   await tools.close();
+  await tracing?.shutdown();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

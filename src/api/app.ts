@@ -20,6 +20,7 @@ import { chatRouter } from './chat-router';
 import { consoleRouter } from './console-router';
 import { accessLog } from '../telemetry/access-log';
 import { errorLog, type Logger } from '../telemetry/logger';
+import type { Tracing } from '../telemetry/tracing';
 import { StreamSlots } from './stream-slots';
 import { countRunningRuns, httpMetrics, metricsRoute } from '../telemetry/http-metrics';
 import type { Metrics } from '../telemetry/metrics';
@@ -54,6 +55,8 @@ export interface AppOptions extends Omit<RunsRouterOptions, 'streamTokens' | 'op
   mcp?: { progressIntervalMs?: number; keepAliveMs?: number };
   /** Prometheus metrics (METRICS, default on): GET /metrics with the `metrics` scope; the SDK's when a worker runs in this process. */
   metrics?: { metrics: Metrics; temporalMetricsUrl?: string };
+  /** OpenTelemetry: a span per request, in the caller's trace (src/telemetry/http-spans.ts). */
+  tracing?: Pick<Tracing, 'middleware'>;
 }
 
 /** State-changing requests carry JSON: a cross-site form post (or a simple request) is refused. */
@@ -67,6 +70,8 @@ export function createApp(options: AppOptions): Express {
   const streamTokens = options.streamTokens ?? new StreamTokens(undefined);
   const app = express();
   app.disable('x-powered-by');
+  // Before everything, so that what a request does (the run it starts) is in its span's trace.
+  if (options.tracing) app.use(options.tracing.middleware);
   // First, so every request has its line, refused ones too (credentials redacted: access-log.ts).
   if (options.logger) app.use(accessLog(options.logger));
   if (options.metrics) app.use(httpMetrics(options.metrics.metrics));

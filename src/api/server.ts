@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { ensureConsoleBuilt } from './console-assets';
 import { createLogger, errorLog, type Logger } from '../telemetry/logger';
+import { startTracing, type Tracing } from '../telemetry/tracing';
 import type { ToolRegistry } from '../activities/tools/registry';
 import { ConfigError, loadConfig, requireSplitSettings, type Config } from '../config';
 import { codecSettings, temporalDataConverter } from '../codec';
@@ -19,7 +20,7 @@ import { RunStore } from './run-store';
 import { processMetrics } from '../telemetry/metrics';
 
 /** The API of a split deployment: live events come from the workers' stream endpoints. */
-export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access; logger?: Logger }) {
+export function createSplitApi(options: { config: Config; client: Client; secret: string; tools: ToolRegistry; log: (line: string) => void; access?: Access; logger?: Logger; tracing?: Tracing }) {
   const { config, client, tools } = options;
   // METRICS (default on): GET /metrics (this API's requests, streams and worker-stream reads).
   const metrics = config.telemetry.metrics ? processMetrics() : undefined;
@@ -47,6 +48,7 @@ export function createSplitApi(options: { config: Config; client: Client; secret
     codec: codecSettings(config, config.temporal.uiUrl),
     ...(options.logger ? { logger: options.logger, log: errorLog(options.logger) } : {}),
     ...(metrics ? { metrics: { metrics } } : {}),
+    tracing: options.tracing,
   });
   return { app, relay };
 }
@@ -55,16 +57,17 @@ async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'api');
   const logger = createLogger(config.log);
+  const tracing = await startTracing(config.telemetry, 'durable-agents-api');
   const log = (line: string) => console.log(line);
   const access = accessFromConfig(config);
   log(access.notice);
   const tools = await setUpTools(config, log);
   const connection = await Connection.connect(clientConnectionOptions(address, config.temporal.security));
   await ensureSearchAttributes(connection, config.temporal.namespace);
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: temporalDataConverter(config.payloadKeys) });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: temporalDataConverter(config.payloadKeys), ...(tracing ? { interceptors: tracing.clientInterceptors } : {}) });
   const built = await ensureConsoleBuilt(log).catch((error: unknown) => ({ state: 'missing' as const, reason: `the build failed: ${(error as Error).message}` }));
   if (built.state === 'missing' || built.state === 'stale') log(`Console not built: ${built.reason}`);
-  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access, logger });
+  const { app } = createSplitApi({ config, client, secret, tools: tools.registry, log, access, logger, tracing });
   const server = app.listen(config.port, config.host, () => {
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : config.port;
@@ -75,7 +78,8 @@ async function main() {
     server.close(() => {
       void tools.close();
       void connection.close();
-      process.exit(0);
+      // The spans still buffered go out first.
+      void (tracing?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0));
     });
   };
   answerClientErrors(server);

@@ -73,7 +73,7 @@ async function main() {
   const metrics = config.telemetry.metrics ? processMetrics() : undefined;
   const runtime = await installTemporalRuntime({ logger: temporalLogger(logger, config.log.level), metrics: metrics !== undefined });
   // OTEL_EXPORTER_OTLP_ENDPOINT: traces; stopped last, so that the spans of the way out are sent.
-  const tracing = await startTracing(config.telemetry, 'durable-agents');
+  const tracing = await startTracing(config.telemetry, 'durable-agents', (message) => logger.warn(message));
   if (tracing) cleanups.push(() => tracing.shutdown());
 
   let devServer: DevServer | undefined;

@@ -12,6 +12,8 @@ import { assembleText, assertIncreasingIds, readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
 import { tenantSearchAttribute } from '../src/shared/search-attributes';
+import { Metrics } from '../src/telemetry/metrics';
+import { samplesOf, total } from './helpers/metrics';
 
 // A run continues as new whenever its history reaches the limits; here the limits are tiny, so it
 // does so at every step boundary (and at once in an approval wait). Same run id, same event ids:
@@ -48,6 +50,8 @@ const deleteFile = deleteFileTool(deleted);
 
 let environment: TestWorkflowEnvironment;
 let stack: TestStack;
+// This stack's registry: a run counted once over its executions, each execution's history observed.
+const metrics = new Metrics();
 const firstExecution = (body: any) => decodeURIComponent(body.links.temporalUi.split('/').at(-2));
 
 before(async () => {
@@ -57,6 +61,7 @@ before(async () => {
     tools: new ToolRegistry([...defaultTools(config.tools), deleteFile]),
     // Tiny limits: the run continues as new at every chance it gets.
     limits: { ...config.limits, maxSteps: 100, history: { events: 1, bytes: 1 } },
+    metrics,
   });
 });
 
@@ -90,6 +95,14 @@ describe('continue-as-new', () => {
     const histories = await runHistories(environment.client, runId, firstExecution(started.body));
     // One execution per model step: every boundary was a continue-as-new.
     assert.equal(histories.length, 6);
+    // In the metrics: one run started and completed; five executions went on as new, each history
+    // observed as its last workflow task began (its two closing events follow).
+    const samples = await samplesOf(metrics);
+    assert.equal(total(samples, 'durable_agents_runs_started_total'), 1);
+    assert.equal(total(samples, 'durable_agents_runs_ended_total', { outcome: 'completed' }), 1);
+    assert.equal(total(samples, 'durable_agents_run_history_events_count', { outcome: 'continued' }), 5);
+    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'continued' }), histories.slice(0, 5).reduce((sum, history) => sum + history.events - 2, 0));
+    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'completed' }), histories[5]!.events - 2);
     assert.notEqual(run.body.links.temporalUi, started.body.links.temporalUi, 'the UI link follows the latest execution');
     // The owner (memo) goes on with the run: with keys on, its tenant still finds it.
     const description = await environment.client.workflow.getHandle(runId).describe();

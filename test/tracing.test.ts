@@ -314,6 +314,25 @@ describe('traces of a split deployment', () => {
   });
 });
 
+describe('a collector that cannot be reached', () => {
+  test('when the OTLP endpoint refuses connections, then runs go on and the process says why in its logs', async () => {
+    const closed = await freePort();
+    const env = { ...common(), OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`, PORT: '0', LOG_FORMAT: 'json' };
+    const lonely = startChild('src/main.ts', env);
+    children.push(lonely);
+    const url = (await lonely.waitFor(/API: +(http:\/\/\S+)/))[1]!;
+    const client = createClient({ baseUrl: url, apiKey: secrets.apiKey });
+    const created = await client.createRun({ input: 'What is 6*7?' });
+    assert.equal((await collectTranscript(client.streamRun(created.runId))).end?.event, 'run.completed');
+    // The export that failed, at warn, as a JSON line of the process's logger.
+    const [line] = await lonely.waitFor(/\{[^\n]*"msg":"OpenTelemetry: [^\n]*/);
+    const logged = JSON.parse(line) as { level: number; msg: string };
+    assert.equal(logged.level, 40, 'warn');
+    assert.ok(!logged.msg.includes(secrets.apiKey));
+    await lonely.stop();
+  });
+});
+
 describe('without an OTLP endpoint', () => {
   test('when tracing is not configured, then nothing is set up and a run carries no trace context', async () => {
     assert.equal(await startTracing({}, 'durable-agents'), undefined);

@@ -57,7 +57,7 @@ async function main() {
   const config = loadConfig();
   const { address, secret } = requireSplitSettings(config, 'api');
   const logger = createLogger(config.log);
-  const tracing = await startTracing(config.telemetry, 'durable-agents-api');
+  const tracing = await startTracing(config.telemetry, 'durable-agents-api', (message) => logger.warn(message));
   const log = (line: string) => console.log(line);
   const access = accessFromConfig(config);
   log(access.notice);

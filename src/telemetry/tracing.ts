@@ -19,6 +19,9 @@ export interface TracingSettings {
   serviceName?: string;
 }
 
+/** Where OpenTelemetry's own warnings go (a collector that refuses or cannot be reached). */
+export type TracingWarn = (message: string) => void;
+
 /** What a worker adds when it traces (src/worker.ts). */
 export interface WorkerTracing {
   /** Bundled with the workflow code: spans of the workflow and of the activities it schedules (workflow-spans.ts). */
@@ -52,8 +55,15 @@ function namingInfo(info: WorkflowInfo): WorkflowInfo {
 }
 
 /** Starts tracing when an endpoint is configured (undefined, and nothing loaded, when not). */
-export async function startTracing(settings: TracingSettings, defaultServiceName: string): Promise<Tracing | undefined> {
+export async function startTracing(settings: TracingSettings, defaultServiceName: string, warn?: TracingWarn): Promise<Tracing | undefined> {
   if (!settings.tracesEndpoint) return undefined;
+  if (warn) {
+    // Exports that fail say so in the process's logs (once per failure, at warn), not silently.
+    const { diag, DiagLogLevel } = await import('@opentelemetry/api');
+    const say = (message: string, ...args: unknown[]) => warn(`OpenTelemetry: ${[message, ...args.map((arg) => (arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : JSON.stringify(arg)))].join(' ')}`);
+    const quiet = () => undefined;
+    diag.setLogger({ error: say, warn: say, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  }
   const [{ W3CTraceContextPropagator }, { NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { Resource }, { ATTR_SERVICE_NAME }, temporal, { httpSpans }, { genAiSpans }] =
     await Promise.all([
       import('@opentelemetry/core'),

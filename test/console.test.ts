@@ -353,20 +353,22 @@ describe('the web console', { concurrency: 4 }, () => {
   test('when a tool streams its output, then the card shows it as it comes; the same call again is a cached result, badged', async () => {
     const signed = await signedIn('/');
     const { page } = signed;
-    const input = toolCallScriptInput(['typewriter', { lines: 6 }]);
+    // 16 lines, 300 ms apart: a page that loads slowly (a busy machine) still sees the call running.
+    const lines = 16;
+    const input = toolCallScriptInput(['typewriter', { lines }]);
     const first = await client.createRun({ input, tools: ['typewriter'] });
     await page.goto(`${stack.url}/runs/${first.runId}`);
     const card = page.locator('.tool-card').first();
     await card.getByTestId('tool-output').filter({ hasText: 'line 1' }).waitFor();
     assert.equal(await card.getAttribute('data-status'), 'running', 'the output shows while the call runs');
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
-    assert.equal(await card.getByTestId('tool-output').textContent(), 'line 0\nline 1\nline 2\nline 3\nline 4\nline 5\n');
+    assert.equal(await card.getByTestId('tool-output').textContent(), Array.from({ length: lines }, (_, line) => `line ${line}\n`).join(''));
     assert.equal(await card.locator('.badge.cached').count(), 0);
     const second = await client.createRun({ input, tools: ['typewriter'] });
     await page.goto(`${stack.url}/runs/${second.runId}`);
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
     await page.locator('.tool-card .badge.cached').waitFor();
-    assert.match((await page.locator('.tool-card [data-testid="tool-result"]').textContent()) ?? '', /typed 6 lines/);
+    assert.match((await page.locator('.tool-card [data-testid="tool-result"]').textContent()) ?? '', new RegExp(`typed ${lines} lines`));
     assert.deepEqual(problemsOf(signed), []);
   });
 

@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import type { ChatRequest, Reply } from '../src/demo-model/server';
 import { runHistories } from './helpers/history';
+import { fetchExecutionHistory } from '../src/temporal/history';
 import { assembleText, assertIncreasingIds, readSse } from './helpers/sse';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal } from './helpers/temporal';
@@ -96,13 +97,19 @@ describe('continue-as-new', () => {
     // One execution per model step: every boundary was a continue-as-new.
     assert.equal(histories.length, 6);
     // In the metrics: one run started and completed; five executions went on as new, each history
-    // observed as its last workflow task began (its two closing events follow).
+    // observed as its last workflow task began (the events that task's commands made follow).
     const samples = await samplesOf(metrics);
     assert.equal(total(samples, 'durable_agents_runs_started_total'), 1);
     assert.equal(total(samples, 'durable_agents_runs_ended_total', { outcome: 'completed' }), 1);
     assert.equal(total(samples, 'durable_agents_run_history_events_count', { outcome: 'continued' }), 5);
-    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'continued' }), histories.slice(0, 5).reduce((sum, history) => sum + history.events - 2, 0));
-    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'completed' }), histories[5]!.events - 2);
+    const lastTaskStarted = await Promise.all(
+      histories.map(async (history) => {
+        const { events } = await fetchExecutionHistory(environment.client, runId, history.executionId);
+        return Math.max(...events.filter((event) => event.workflowTaskStartedEventAttributes).map((event) => Number(event.eventId)));
+      }),
+    );
+    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'continued' }), lastTaskStarted.slice(0, 5).reduce((sum, events) => sum + events, 0));
+    assert.equal(total(samples, 'durable_agents_run_history_events_sum', { outcome: 'completed' }), lastTaskStarted[5]);
     assert.notEqual(run.body.links.temporalUi, started.body.links.temporalUi, 'the UI link follows the latest execution');
     // The owner (memo) goes on with the run: with keys on, its tenant still finds it.
     const description = await environment.client.workflow.getHandle(runId).describe();

@@ -17,6 +17,7 @@ import { toolsScenario, toolsSection } from './tools';
 import { streamingScenario, streamingSection } from './streaming';
 import { throughputScenario, throughputSection } from './throughput';
 import { ttftScenario, ttftSection } from './ttft';
+import { observabilityScenario, observabilitySection } from './observability';
 
 // `npm run bench` (quick, a few minutes) or `npm run bench -- --full` (longer): every scenario
 // against one embedded Temporal, written to docs/benchmarks.md, docs/charts/*.svg and
@@ -28,7 +29,7 @@ const mode = full
   ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], steady: { runs: 1000, seconds: 60 }, longRuns: [10, 100, 500] }
   : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], steady: { runs: 200, seconds: 20 }, longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel', 'adaptive', 'slow-reader', 'estimates'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel', 'adaptive', 'slow-reader', 'estimates', 'observability'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -127,6 +128,11 @@ try {
     const estimates = await estimatesScenario(temporal, full ? 80 : 40);
     results.estimates = estimates;
     sections.push(reproducible('estimates', estimatesSection(estimates)));
+  }
+  if (scenarios.has('observability')) {
+    const observability = await observabilityScenario(temporal, { triples: full ? 100 : 30, fanoutRuns: full ? 6 : 2 });
+    results.observability = observability;
+    sections.push(reproducible('observability', observabilitySection(observability)));
   }
   if (scenarios.has('slow-reader')) {
     const slowReader = await slowReaderScenario(temporal, full ? 8000 : 2000, full);

@@ -6,7 +6,7 @@ import { RunTranscript, type RunEvent } from '../src/client';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
-import { startChild, type Child } from './helpers/processes';
+import { startChild, workerRunningActivity, type Child } from './helpers/processes';
 import { resolveAccess } from '../src/api/auth/access';
 import { calculatorTool } from '../src/activities/tools/calculator-tool';
 import { ToolRegistry } from '../src/activities/tools/registry';
@@ -148,12 +148,7 @@ describe('the CLI', () => {
     try {
       const runId = (await pane.waitFor(/run (\S+) · /))[1]!;
       await pane.waitFor(/c10 c11/);
-      const description = await temporal.client.workflow.getHandle(runId).describe();
-      const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-      const relay = details ? (JSON.parse(Buffer.from(details.data!).toString('utf8')) as { relay: string }).relay : '';
-      const victim = workers[workerStreams.indexOf(relay)];
-      assert.ok(victim, `the worker streaming at ${relay}`);
-      victim.process.kill('SIGKILL');
+      (await workerRunningActivity(temporal.client, runId, workers, workerStreams)).process.kill('SIGKILL');
       assert.equal(await pane.exited(120_000), 0, pane.capture());
       const screen = flat(pane.capture());
       assert.match(screen, /↻ step 1 retrying \(attempt 2/);

@@ -8,7 +8,7 @@ import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { launchBrowser, openPage, screenshotPath, type OpenedPage } from './helpers/browser';
 import { freePort } from './helpers/ports';
-import { startChild, type Child } from './helpers/processes';
+import { startChild, workerRunningActivity, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 
 // The console is never lost: the page of a run keeps exactly the run's text through a worker
@@ -77,12 +77,7 @@ describe('the web console through crashes', { concurrency: false }, () => {
   test('when the worker streaming the answer is killed with SIGKILL, then the page shows the retry, drops the partial text, and ends with exactly the transcript', async () => {
     const { runId, page, opened: tab } = await runPage('crash');
     await page.locator('[data-testid="step-text"]').filter({ hasText: 'c10 c11' }).waitFor();
-    const description = await temporal.client.workflow.getHandle(runId).describe();
-    const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-    const relay = details ? (JSON.parse(Buffer.from(details.data!).toString('utf8')) as { relay: string }).relay : '';
-    const victim = workers[workerStreams.indexOf(relay)];
-    assert.ok(victim, `the worker streaming at ${relay}`);
-    victim.process.kill('SIGKILL');
+    (await workerRunningActivity(temporal.client, runId, workers, workerStreams)).process.kill('SIGKILL');
     await page.getByTestId('retry-note').waitFor({ timeout: 90_000 });
     assert.match((await page.getByTestId('retry-note').textContent()) ?? '', /discarded/);
     await page.getByTestId('run-status').filter({ hasText: 'completed' }).waitFor({ timeout: 120_000 });

@@ -9,7 +9,7 @@ import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { parseExposition, total } from './helpers/metrics';
-import { startChild, type Child } from './helpers/processes';
+import { startChild, workerRunningActivity, type Child } from './helpers/processes';
 import { assembleText, assembleToolOutput, readSse } from './helpers/sse';
 import { startTemporal } from './helpers/temporal';
 
@@ -200,11 +200,7 @@ describe('when processes die', () => {
       until: (event, all) => {
         if (!victim && event.event === 'text.delta' && all.filter((e) => e.event === 'text.delta').length === 10) {
           void (async () => {
-            const description = await environment.client.workflow.getHandle(runId).describe();
-            const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
-            const relay = details ? (JSON.parse(Buffer.from(details.data!).toString('utf8')) as { relay: string }).relay : '';
-            victim = workers[workerStreams.indexOf(relay)];
-            assert.ok(victim, `the worker streaming at ${relay}`);
+            victim = await workerRunningActivity(environment.client, runId, workers, workerStreams);
             victim.process.kill('SIGKILL');
           })();
         }

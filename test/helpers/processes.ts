@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
 
 // Real child processes of the project (npm run worker / api), for tests of split deployments.
 
@@ -56,4 +58,17 @@ export function startChild(script: string, env: Record<string, string>): Child {
       return exited;
     },
   };
+}
+
+/**
+ * Of `workers` (whose stream addresses are `streams`, in the same order), the one running the
+ * run's activity now, as its heartbeat details say (payloads not encrypted).
+ */
+export async function workerRunningActivity(client: Client, runId: string, workers: Child[], streams: string[]): Promise<Child> {
+  const description = await client.workflow.getHandle(runId).describe();
+  const details = description.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+  const relay = details ? (JSON.parse(Buffer.from(details.data!).toString('utf8')) as { relay: string }).relay : '';
+  const worker = workers[streams.indexOf(relay)];
+  assert.ok(worker, `the worker streaming at ${relay}`);
+  return worker;
 }

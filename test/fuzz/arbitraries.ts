@@ -74,7 +74,7 @@ const routes: fc.Arbitrary<Route> = fc.oneof(
   route('GET', id.map((session) => ['/v1/sessions/', session])),
   route('POST', id.map((session) => ['/v1/sessions/', session, '/messages']), validBodies.message),
   route('GET', fc.constant(['/v1/tools'])),
-  route('GET', fc.constant(['/healthz'])),
+  route('GET', fc.constantFrom(['/healthz'], ['/metrics'])),
   route('POST', fc.constantFrom(['/codec/decode'], ['/codec/encode']), validBodies.codec),
   route('POST', fc.constant(['/v1/chat']), validBodies.chat),
   route('GET', chatId.map((chat) => ['/v1/chat/', chat, '/stream'])),

@@ -16,6 +16,7 @@ import { firstPageCursor, withAltered } from './list-cursors';
 import { chatIds } from './parts';
 import { send } from './send';
 import { startTestStack, type TestStack } from '../helpers/stack';
+import { Metrics } from '../../src/telemetry/metrics';
 import { startTemporal, type TestTemporal } from '../helpers/temporal';
 import type { FuzzTarget } from './property';
 
@@ -63,7 +64,8 @@ export async function startFuzzTarget(): Promise<RunningTarget> {
   try {
     [environment] = await Promise.all([startTemporal(), ensureConsoleBuilt()]);
     const tools = () => new ToolRegistry([calculatorTool, deleteFile]);
-    const open = await startTestStack(environment, responder, { tools: tools(), log });
+    // Each with its metrics (as npm start has by default), so GET /metrics is fuzzed too.
+    const open = await startTestStack(environment, responder, { tools: tools(), log, metrics: new Metrics() });
     stacks.push(open);
     const access = resolveAccess({ mode: 'on', keys: `fuzz:${keys.fuzz},other:${keys.other}`, host: '127.0.0.1' });
     // Payloads encrypted, so the codec endpoint decodes; no write limit, which would hide the
@@ -75,6 +77,7 @@ export async function startFuzzTarget(): Promise<RunningTarget> {
       access,
       codec: codecSettings(config, 'http://localhost:8233'),
       limits: { ...config.limits, writesPerMinute: 0 },
+      metrics: new Metrics(),
     });
     stacks.push(keyed);
     const pools = await seed(environment, open, keyed);

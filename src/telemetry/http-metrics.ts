@@ -3,23 +3,21 @@ import type { Client } from '@temporalio/client';
 import { Gauge } from 'prom-client';
 import { agentTurnWorkflowType } from '../workflows/definitions';
 import { metricsPrefix, type Metrics } from './metrics';
+import { routeOf } from './route-of';
 import { temporalMetricsText } from './temporal-runtime';
 
 // The API's request metrics and its /metrics route. A request is labelled by the route that
 // answered it (`/v1/runs/:runId`), never by its path or query. Streams (SSE) are counted, not
 // timed: their length is the reader's, not the API's speed.
 
-function routeOf(request: Request): string {
-  const path: unknown = request.route?.path;
-  if (typeof path === 'string') return `${request.baseUrl}${path}`;
-  return path === undefined ? '(unmatched)' : '(several)';
-}
+/** The route's template; requests no single route answered (a 404, a refusal before routing) share one label. */
+const routeLabel = (request: Request) => routeOf(request) ?? (request.route ? '(several)' : '(unmatched)');
 
 export function httpMetrics(metrics: Metrics): RequestHandler {
   return (request, response, next) => {
     const startedAt = performance.now();
     response.once('finish', () => {
-      const route = metrics.route(routeOf(request));
+      const route = metrics.route(routeLabel(request));
       const method = request.method;
       metrics.httpRequests.inc({ method, route, status: String(response.statusCode) });
       if (!String(response.getHeader('content-type') ?? '').includes('text/event-stream')) {

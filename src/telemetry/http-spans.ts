@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Tracer } from '@opentelemetry/api';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
+import { routeOf } from './route-of';
 
 // A SERVER span per API request (HTTP semantic conventions): `POST /v1/runs`, with the method,
 // the route's template and the status. A caller's W3C traceparent is continued, so its trace
@@ -8,11 +9,6 @@ import type { Request, RequestHandler } from 'express';
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
 
-/** The matched route's template (`/v1/runs/:runId`), or undefined when no route answered (404, refused early). */
-function routeOf(request: Request): string | undefined {
-  const path: unknown = request.route?.path;
-  return typeof path === 'string' ? `${request.baseUrl}${path === '/' && request.baseUrl ? '' : path}` : undefined;
-}
 
 export function httpSpans(tracer: Tracer): RequestHandler {
   return (request, response, next) => {

@@ -34,10 +34,11 @@ const bundles = new Map<string, Promise<WorkflowBundle>>();
  * (src/codec/failure-converter.ts); either bundle replays the other's histories. With tracing, it
  * carries OpenTelemetry's workflow interceptors (src/telemetry/workflow-spans.ts); so does either.
  */
-export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[] } = {}): Promise<WorkflowBundle> {
+export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[]; preloadModules?: string[] } = {}): Promise<WorkflowBundle> {
   const encrypt = options.encryptFailures ?? false;
   const interceptorModules = options.workflowInterceptorModules ?? [];
-  const key = JSON.stringify([encrypt, interceptorModules]);
+  const preloadModules = options.preloadModules ?? [];
+  const key = JSON.stringify([encrypt, interceptorModules, preloadModules]);
   let bundle = bundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
@@ -45,6 +46,8 @@ export function workflowBundle(options: { encryptFailures?: boolean; workflowInt
       logger: quietBundlerLogger,
       ...(encrypt ? { failureConverterPath } : {}),
       ...(interceptorModules.length > 0 ? { workflowInterceptorModules: interceptorModules, webpackConfigHook: withoutUnusedModules } : {}),
+      // Loaded once per workflow thread and shared by its workflows (src/telemetry/workflow-spans-preload.ts).
+      ...(preloadModules.length > 0 ? { preloadModules } : {}),
     });
     bundles.set(key, bundle);
   }
@@ -101,7 +104,7 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
-    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules }),
+    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules, preloadModules: options.tracing?.workflowPreloadModules }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     // Runs say when they start and end (src/workflows/run-metrics.ts); traced runs export their workflow spans.
     sinks: { ...runMetricsSinks(options.metrics), ...(options.tracing ? options.tracing.sinks() : {}) },

@@ -255,6 +255,24 @@ describe('traces of npm start', () => {
     tracedRunId = traced.runId;
   });
 
+  test('when several runs are traced at once, then each run\'s spans stay in its own trace, at the time they happened', async () => {
+    // The workflows on a worker thread share one tracer and one context manager
+    // (src/telemetry/workflow-spans-preload.ts): runs interleaved on it must not cross.
+    const startedMs = Date.now();
+    const runs = await Promise.all(Array.from({ length: 4 }, () => traceOneRun(apiUrl)));
+    const endedMs = Date.now();
+    assert.equal(new Set(runs.map((traced) => traced.caller.traceId)).size, runs.length);
+    for (const traced of runs) {
+      const spans = await runSpans(traced);
+      assertRunTrace(traced, spans);
+      // Workflow spans are timed by the workflow's clock: within the test's own window.
+      for (const span of spans.filter((span) => /^(RunWorkflow|StartActivity):/.test(span.name))) {
+        const startMs = Number(BigInt(span.startTimeUnixNano) / 1_000_000n);
+        assert.ok(startMs >= startedMs - 1000 && startMs <= endedMs + 1000, `${span.name} started at ${startMs}, outside ${startedMs}..${endedMs}`);
+      }
+    }
+  });
+
   test('when a session has turns, then each turn is traced as a child workflow of the session, and the session replays with and without tracing', async () => {
     const api = createClient({ baseUrl: apiUrl, apiKey: secrets.apiKey });
     const headers = { authorization: `Bearer ${secrets.apiKey}`, 'content-type': 'application/json' };
@@ -283,7 +301,7 @@ describe('traces of npm start', () => {
     const history = await historyOf(sessionId);
     const tracing = await startTracing({ tracesEndpoint: `${receiver.url}/v1/traces` }, 'replay');
     try {
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle({ workflowInterceptorModules: tracing!.worker.workflowInterceptorModules }), sinks: tracing!.worker.sinks() }, history, sessionId);
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle({ workflowInterceptorModules: tracing!.worker.workflowInterceptorModules, preloadModules: tracing!.worker.workflowPreloadModules }), sinks: tracing!.worker.sinks() }, history, sessionId);
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, sessionId);
     } finally {
       await tracing?.shutdown();
@@ -365,7 +383,7 @@ describe('replay with tracing', () => {
   test('when recorded histories are replayed with the tracing bundle, and a traced run without it, then each reproduces', async () => {
     tracing = await startTracing({ tracesEndpoint: `${receiver.url}/v1/traces` }, 'replay');
     assert.ok(tracing);
-    const traced = { workflowBundle: await workflowBundle({ workflowInterceptorModules: tracing.worker.workflowInterceptorModules }), sinks: tracing.worker.sinks() };
+    const traced = { workflowBundle: await workflowBundle({ workflowInterceptorModules: tracing.worker.workflowInterceptorModules, preloadModules: tracing.worker.workflowPreloadModules }), sinks: tracing.worker.sinks() };
     const fixtures = join(import.meta.dirname, 'fixtures', 'histories');
     const files = readdirSync(fixtures).filter((file) => file.endsWith('.binpb'));
     assert.ok(files.length > 10);

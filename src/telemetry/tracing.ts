@@ -26,6 +26,8 @@ export type TracingWarn = (message: string) => void;
 export interface WorkerTracing {
   /** Bundled with the workflow code: spans of the workflow and of the activities it schedules (workflow-spans.ts). */
   workflowInterceptorModules: string[];
+  /** Loaded once per workflow thread, before any workflow: the tracer those interceptors share (workflow-spans-preload.ts). */
+  workflowPreloadModules: string[];
   /** The activity's span, a child of the span that scheduled it (carried in its headers). */
   activityInterceptors: ActivityInterceptorsFactory[];
   /** The workflow's spans leave the sandbox through this sink (merge it into the worker's sinks). */
@@ -90,6 +92,7 @@ export async function startTracing(settings: TracingSettings, defaultServiceName
     middleware: httpSpans(tracer),
     worker: {
       workflowInterceptorModules: [fileURLToPath(new URL('./workflow-spans.ts', import.meta.url))],
+      workflowPreloadModules: [fileURLToPath(new URL('./workflow-spans-preload.ts', import.meta.url))],
       activityInterceptors: [
         (context) => ({
           inbound: new temporal.OpenTelemetryActivityInboundInterceptor(context, { tracer }),

@@ -22,10 +22,12 @@ function onStream<T extends object>(interceptor: T, stream: ReturnType<typeof ge
 
 export const interceptors = (): WorkflowInterceptors => {
   const stream = getRandomStream(streamName);
-  const { inbound = [], outbound = [], internals = [] } = stream.with(() => openTelemetryInterceptors());
+  // Not the internals interceptor: all it does is turn off the context manager when a workflow
+  // leaves the cache, and that context manager is now the one every workflow on the thread shares
+  // (workflow-spans-preload.ts).
+  const { inbound = [], outbound = [] } = stream.with(() => openTelemetryInterceptors());
   return {
     inbound: inbound.map((interceptor) => onStream(interceptor, stream)),
     outbound: outbound.map((interceptor) => onStream(interceptor, stream)),
-    internals: internals.map((interceptor) => onStream(interceptor, stream)),
   };
 };

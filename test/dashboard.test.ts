@@ -9,7 +9,7 @@ import { collectTranscript, createClient } from '../src/client';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
-import { ensureDebianPackage } from './helpers/debian';
+import { ensureDebianPackage } from '../deploy/debian';
 import { freePort } from './helpers/ports';
 import { startChild, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';

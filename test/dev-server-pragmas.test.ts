@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli } from '../src/temporal/cli';
 import { devServerSqlitePragmas, sqlitePragmaArgs, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { assembleText, readSse } from './helpers/sse';
-import { ensureDebianPackage } from './helpers/debian';
+import { ensureDebianPackage } from '../deploy/debian';
 import { startStackOnDevServer } from './helpers/dev-server-stack';
 import { installQuietRuntime } from './helpers/temporal';
 import { freePort } from './helpers/ports';

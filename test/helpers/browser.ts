@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { ensureDebianPackage } from './debian';
+import { ensureDebianPackage } from '../../deploy/debian';
 
 // A real browser for tests of what people see: Debian's chromium (installed from apt when
 // missing, never downloaded) driven by playwright-core. Each page gets a context of its own, and

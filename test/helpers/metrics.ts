@@ -1,5 +1,5 @@
 import type { Metrics } from '../../src/telemetry/metrics';
-import { ensureDebianPackage } from './debian';
+import { ensureDebianPackage } from '../../deploy/debian';
 import { spawnSync } from 'node:child_process';
 
 // Reading Prometheus' text format back, as a scraper would: every sample with its labels.

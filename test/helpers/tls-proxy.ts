@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Certificates } from './certificates';
-import { ensureDebianPackage } from './debian';
+import { ensureDebianPackage } from '../../deploy/debian';
 import { freePort } from './ports';
 
 // Debian's nginx as a TLS terminator in front of a Temporal dev server, as Temporal sits behind a

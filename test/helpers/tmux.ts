@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackage } from './debian';
+import { ensureDebianPackage } from '../../deploy/debian';
 
 // A command in a real terminal: a tmux pane of a server of its own (-L), so the command sees a
 // TTY (isTTY, columns, rows) and Ctrl-C is a real SIGINT from the terminal. The pane stays after

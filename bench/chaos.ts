@@ -1,23 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { textFrames, toolCallFrames } from '../src/demo-model/chunks';
 import { startModelServer } from '../src/demo-model/server';
 import { RunReader, type RunView } from '../src/api/run-reader';
 import { sseMessages } from './harness-client';
-import { findTemporalCli } from '../src/temporal/cli';
-import { startDevServer } from '../src/temporal/dev-server';
-import { startChild, type Child } from '../test/helpers/processes';
-import { freePort } from '../test/helpers/ports';
+import { startClusterChaosStack, startDevChaosStack, type ChaosStack, type ChaosTarget } from './chaos-stacks';
 
-// The chaos run: Temporal, two workers and two API replicas as real processes; agent runs with
-// tools while workers and APIs are killed (SIGKILL) and restarted; SSE clients that reconnect
-// with Last-Event-ID to any live replica. It reports what the clients assembled against the
-// final transcripts, and how often each tool side effect (an HTTP request the run's http_get
-// makes to a server here) really happened.
+// The chaos run: Temporal, two workers and two API replicas as real processes (the dev stack), or
+// the production topology of `npm run cluster` (two Temporal nodes on PostgreSQL, HAProxy: the
+// cluster stack); agent runs with tools while workers, APIs (and Temporal nodes, on the cluster)
+// are killed (SIGKILL) and restarted; SSE clients that reconnect with Last-Event-ID, to any live
+// replica or through the load balancer. It reports what the clients assembled against the final
+// transcripts, and how often each tool side effect (an HTTP request the run's http_get makes to a
+// server here) really happened, against the attempts Temporal recorded for that call.
 
 export interface ChaosOptions {
   runs: number;
@@ -25,8 +20,12 @@ export interface ChaosOptions {
   concurrency: number;
   /** Kills (each followed by a restart). */
   kills: number;
-  /** What may be killed. */
-  targets: Array<'worker' | 'api'>;
+  /** What may be killed, in turn (temporal: the cluster stack only). */
+  targets: ChaosTarget[];
+  /** The dev server and processes (default), or `npm run cluster`'s topology. */
+  stack?: 'dev' | 'cluster';
+  /** Keep starting runs (past `runs`) until every kill has happened. */
+  untilKilled?: boolean;
   /** Milliseconds between kills (random in this range). */
   killEveryMs: [number, number];
   log?: (line: string) => void;
@@ -40,22 +39,20 @@ export interface ChaosReport {
   charsDuplicated: number;
   toolCalls: number;
   sideEffectsMoreThanOnce: number;
+  /** Side effects executed more often than Temporal started their tool call: a completed call run again. */
+  sideEffectsBeyondAttempts: number;
   sideEffectsNever: number;
-  kills: { worker: number; api: number };
+  kills: Record<ChaosTarget, number>;
   reconnects: number;
   retriedSteps: number;
   durationMs: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
-  const secret = randomBytes(24).toString('hex');
-  const cli = await findTemporalCli();
-  const temporal = await startDevServer({ cli, dataDir: mkdtempSync(join(tmpdir(), 'chaos-')), port: await freePort(), uiPort: await freePort(), namespace: 'default', log: () => undefined });
 
   // Side effects: every GET of /effect/<key> is one execution of a tool call's effect.
   const effects = new Map<string, number>();
@@ -87,33 +84,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     return { kind: 'stream', frames: textFrames(request.model, answer(key), { firstTokenDelayMs: 20, tokenDelayMs: 30 }) };
   });
 
-  const taskQueue = `chaos-${randomUUID()}`;
-  const env = {
-    TEMPORAL_ADDRESS: temporal.address,
-    RELAY_SECRET: secret,
-    OPENAI_BASE_URL: model.baseURL,
-    TASK_QUEUE: taskQueue,
-    HTTP_GET_ALLOWED_HOSTS: '127.0.0.1',
-  };
-  const workers: Array<Child | undefined> = [];
-  const apis: Array<{ child: Child; url: string } | undefined> = [];
-  const startWorker = async (slot: number) => {
-    const child = startChild('src/worker.ts', env);
-    await child.waitFor(/worker polling/, 120_000);
-    workers[slot] = child;
-  };
-  const startApi = async (slot: number) => {
-    const child = startChild('src/api/server.ts', { ...env, PORT: '0' });
-    const url = (await child.waitFor(/API: (http:\/\/\S+)/, 120_000))[1]!;
-    apis[slot] = { child, url };
-  };
-  await Promise.all([startWorker(0), startWorker(1), startApi(0), startApi(1)]);
-  log('chaos: Temporal, 2 workers and 2 APIs are up');
+  const appEnv = { OPENAI_BASE_URL: model.baseURL, HTTP_GET_ALLOWED_HOSTS: '127.0.0.1' };
+  const stack: ChaosStack = options.stack === 'cluster' ? await startClusterChaosStack(appEnv, log) : await startDevChaosStack(appEnv);
+  log(`chaos: ${stack.kind === 'cluster' ? 'the cluster (2 Temporal nodes on PostgreSQL, 2 workers, 2 APIs, a load balancer)' : 'Temporal, 2 workers and 2 APIs'} are up`);
 
-  const liveApi = () => pick(apis.filter((api): api is { child: Child; url: string } => api !== undefined)).url;
-  const kills = { worker: 0, api: 0 };
+  const kills: Record<ChaosTarget, number> = { worker: 0, api: 0, temporal: 0 };
   let reconnects = 0;
   let done = false;
+  let killing = options.kills > 0;
 
   const monkey = (async () => {
     for (let kill = 0; kill < options.kills && !done; kill++) {
@@ -122,23 +100,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // Targets take turns, so a short run still kills each kind.
       const target = options.targets[kill % options.targets.length]!;
       const slot = Math.floor(Math.random() * 2);
-      if (target === 'worker') {
-        workers[slot]?.process.kill('SIGKILL');
-        workers[slot] = undefined;
-        kills.worker++;
-        log(`chaos: killed worker ${slot + 1}`);
-        await sleep(500);
-        await startWorker(slot);
-      } else {
-        const api = apis[slot];
-        apis[slot] = undefined;
-        api?.child.process.kill('SIGKILL');
-        kills.api++;
-        log(`chaos: killed API ${slot + 1}`);
-        await sleep(500);
-        await startApi(slot);
-      }
+      log(`chaos: killing ${target} ${slot + 1}`);
+      const killed = Date.now();
+      // A Temporal node stays down long enough for the other to notice and take over its shards.
+      await stack.killAndRestart(target, slot, target === 'temporal' ? 8000 : 500);
+      kills[target]++;
+      log(`chaos: ${target} ${slot + 1} killed and back in ${Date.now() - killed} ms`);
     }
+    killing = false;
   })();
 
   interface Outcome {
@@ -147,13 +116,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     texts: Map<number, string>;
   }
 
-  /** One client: starts a run, follows it to the end through any API, reconnecting as needed. */
-  const client = async (key: string): Promise<Outcome> => {
+  /**
+   * One client: starts a run, follows it to the end through any API, reconnecting as needed.
+   * A POST whose answer is lost (its API died) is sent again with a new key: the first may have
+   * started a run all the same, whose side effect then counts under its own key, not this one's.
+   */
+  const client = async (name: string): Promise<Outcome> => {
     let runId = '';
-    while (!runId) {
+    let key = '';
+    for (let attempt = 1; !runId; attempt++) {
+      key = `${name}.${attempt}`;
       try {
-        const response = await fetch(`${liveApi()}/v1/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: `chaos ${key}` }) });
+        const response = await fetch(`${stack.apiUrl()}/v1/runs`, { method: 'POST', headers: { ...stack.headers, 'content-type': 'application/json' }, body: JSON.stringify({ input: `chaos ${key}` }) });
         if (response.status === 202) runId = ((await response.json()) as { runId: string }).runId;
+        else await sleep(200);
       } catch {
         await sleep(200);
       }
@@ -162,7 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let lastId = '';
     for (;;) {
       try {
-        const response = await fetch(`${liveApi()}/v1/runs/${runId}/events`, { headers: lastId ? { 'Last-Event-ID': lastId } : {} });
+        const response = await fetch(`${stack.apiUrl()}/v1/runs/${runId}/events`, { headers: { ...stack.headers, ...(lastId ? { 'Last-Event-ID': lastId } : {}) } });
         for await (const { id, event, data } of sseMessages(response.body! as AsyncIterable<Uint8Array>)) {
           const payload = JSON.parse(data) as { step: number; delta?: string };
           if (event === 'step.retrying') texts.set(payload.step, '');
@@ -182,7 +158,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let next = 0;
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
-      while (next < options.runs) {
+      while (next < options.runs || (options.untilKilled && killing)) {
         const index = next++;
         outcomes.push(await client(`r${index}`));
       }
@@ -197,14 +173,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let charsLost = 0;
   let charsDuplicated = 0;
   let retriedSteps = 0;
-  const { Client, Connection } = await import('@temporalio/client');
-  const connection = await Connection.connect({ address: temporal.address });
-  const temporalClient = new Client({ connection });
+  const { client: temporalClient, close } = await stack.temporalClient();
   const reader = new RunReader(temporalClient);
+  /** How many times Temporal started each run's http_get call (its last attempt's number). */
+  const httpGetAttempts = new Map<string, number>();
   for (const outcome of outcomes) {
     let state: RunView;
     try {
-      await temporalClient.workflow.getHandle(outcome.runId).result();
+      const handle = temporalClient.workflow.getHandle(outcome.runId);
+      await handle.result();
+      const history = await handle.fetchHistory();
+      const scheduled = new Set(history.events!.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'tool:http_get').map((event) => String(event.eventId)));
+      const attempts = history.events!.filter((event) => scheduled.has(String(event.activityTaskStartedEventAttributes?.scheduledEventId ?? ''))).map((event) => event.activityTaskStartedEventAttributes!.attempt ?? 1);
+      httpGetAttempts.set(outcome.key, attempts.reduce((sum, attempt) => sum + attempt, 0));
       // The steps are read from the run (its result is a summary); these runs fit one window.
       state = await reader.read(outcome.runId, { maxBytes: 64 * 1024 * 1024 });
     } catch {
@@ -226,17 +207,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     if (equal) transcriptsEqual++;
   }
-  await connection.close();
+  await close();
 
   const perEffect = outcomes.map((outcome) => effects.get(`/effect/${outcome.key}`) ?? 0);
   const report: ChaosReport = {
-    runs: options.runs,
+    runs: outcomes.length,
     completed,
     transcriptsEqual,
     charsLost,
     charsDuplicated,
-    toolCalls: options.runs * 3,
+    toolCalls: outcomes.length * 3,
     sideEffectsMoreThanOnce: perEffect.filter((count) => count > 1).length,
+    sideEffectsBeyondAttempts: outcomes.filter((outcome) => (effects.get(`/effect/${outcome.key}`) ?? 0) > (httpGetAttempts.get(outcome.key) ?? 0)).length,
     sideEffectsNever: perEffect.filter((count) => count === 0).length,
     kills,
     reconnects,
@@ -244,12 +226,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     durationMs: Date.now() - started,
   };
 
-  await Promise.all([...workers, ...apis.map((api) => api?.child)].map((child) => child?.stop('SIGTERM')));
+  await stack.stop();
   await model.close();
   await new Promise<void>((resolve) => {
     effectServer.closeAllConnections();
     effectServer.close(() => resolve());
   });
-  await temporal.stop();
   return report;
 }

@@ -52,6 +52,9 @@ export interface Cluster {
   secrets: ClusterSecrets;
   secretsFile: string;
   logDir: string;
+  /** PostgreSQL's address (host:port) and data directory. */
+  postgresAddress: string;
+  postgresDataDir: string;
   components: Map<ComponentName, Supervised>;
   /** kill -9 of one part (its process group). */
   kill(name: ComponentName): Promise<void>;
@@ -109,8 +112,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const name of [...started].reverse()) await parts.get(name)!.process.stop();
   };
 
+  const postgresDataDir = options.postgresDataDir ?? (process.getuid?.() === 0 ? join('/var/lib/postgresql/durable-agents', dir.replace(/[^a-zA-Z0-9]+/g, '_')) : join(dir, 'postgres'));
   try {
-    const postgresDataDir = options.postgresDataDir ?? (process.getuid?.() === 0 ? join('/var/lib/postgresql/durable-agents', dir.replace(/[^a-zA-Z0-9]+/g, '_')) : join(dir, 'postgres'));
     const postgres = await startPostgres({ dataDir: postgresDataDir, host, port: ports.postgres, user: 'temporal', password: secrets.POSTGRES_PWD, log, logFile: join(logDir, 'postgresql.log') });
     parts.set('postgresql', { process: postgres, ready: () => postgres.waitForPort(host, ports.postgres) });
     started.push('postgresql');
@@ -237,6 +240,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     secrets,
     secretsFile,
     logDir,
+    postgresAddress: `${host}:${ports.postgres}`,
+    postgresDataDir,
     components,
     kill: async (name) => parts.get(name)?.process.kill('SIGKILL'),
     start: async (name) => {

@@ -33,14 +33,13 @@ try {
     numHistoryShards: number('NUM_HISTORY_SHARDS', 4),
     log: (line) => console.log(line),
   });
-  const postgres = cluster.components.get('postgresql')!;
   console.log('');
   console.log(`load balancer: ${cluster.url} (the API on both replicas; the console at /)`);
   console.log(`API replicas:  ${cluster.apiUrls.join(', ')}`);
   console.log(`API key:       API_KEYS in ${cluster.secretsFile} (tenant:key; send the key as Authorization: Bearer <key>)`);
   console.log(`Temporal:      ${cluster.temporalAddress} (load balancer) -> nodes ${cluster.nodeAddresses.map((address) => `${address}:7233`).join(', ')}`);
   console.log(`Temporal UI:   ${cluster.uiUrl}/namespaces/${cluster.namespace}/workflows`);
-  console.log(`PostgreSQL:    ${postgres.options.args.join(' ').match(/listen_addresses=(\S+)/)?.[1]}:${postgres.options.args[postgres.options.args.indexOf('-p') + 1]} (user temporal, password POSTGRES_PWD in ${cluster.secretsFile})`);
+  console.log(`PostgreSQL:    ${cluster.postgresAddress} (user temporal, password POSTGRES_PWD in ${cluster.secretsFile}; data in ${cluster.postgresDataDir})`);
   console.log(`workers:       2, task queue "${cluster.taskQueue}"`);
   console.log(`logs:          ${cluster.logDir}`);
   console.log('SIGTERM or Ctrl-C stops all of it.');

@@ -83,7 +83,7 @@ async function startProduct(name: SideName, temporal: BenchTemporal, model: Mode
 }
 
 /** POST /v1/runs until the first text.delta reaches an SSE client (ms). */
-async function timeToFirstToken(product: Product, apiKey: string, input: string): Promise<number> {
+export async function timeToFirstToken(product: { name: string; url: string }, apiKey: string, input: string): Promise<number> {
   const headers = { authorization: `Bearer ${apiKey}` };
   const sent = performance.now();
   const created = await fetch(`${product.url}/v1/runs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ input, tools: [] }) });

@@ -18,6 +18,7 @@ import { streamingScenario, streamingSection } from './streaming';
 import { throughputScenario, throughputSection } from './throughput';
 import { ttftScenario, ttftSection } from './ttft';
 import { observabilityScenario, observabilitySection } from './observability';
+import { clusterScenario, clusterSection } from './cluster';
 
 // `npm run bench` (quick, a few minutes) or `npm run bench -- --full` (longer): every scenario
 // against one embedded Temporal, written to docs/benchmarks.md, docs/charts/*.svg and
@@ -29,7 +30,7 @@ const mode = full
   ? { name: 'full', ttftPairs: 100, streamingRuns: 30, fanout: [1, 10, 100, 1000], concurrency: [10, 50, 100], steady: { runs: 1000, seconds: 60 }, longRuns: [10, 100, 500] }
   : { name: 'quick', ttftPairs: 30, streamingRuns: 10, fanout: [1, 10, 100], concurrency: [10, 50], steady: { runs: 200, seconds: 20 }, longRuns: [10, 100] };
 const runs = Number(process.env.BENCH_RUNS ?? mode.ttftPairs);
-const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel', 'adaptive', 'slow-reader', 'estimates', 'observability'];
+const allScenarios = ['ttft', 'streaming', 'throughput', 'fanout', 'concurrency', 'steady', 'cost', 'history', 'long-runs', 'tools', 'cancel', 'adaptive', 'slow-reader', 'estimates', 'observability', 'cluster'];
 const scenarios = new Set((process.env.BENCH_SCENARIOS ?? allScenarios.join(',')).split(',').map((name) => name.trim()).filter(Boolean));
 const unknown = [...scenarios].filter((name) => !allScenarios.includes(name));
 if (unknown.length > 0 || scenarios.size === 0) {
@@ -133,6 +134,11 @@ try {
     const observability = await observabilityScenario(temporal, { triples: full ? 100 : 30, fanoutRuns: full ? 6 : 2 });
     results.observability = observability;
     sections.push(reproducible('observability', observabilitySection(observability)));
+  }
+  if (scenarios.has('cluster')) {
+    const cluster = await clusterScenario({ pairs: full ? 60 : 20 });
+    results.cluster = cluster;
+    sections.push(reproducible('cluster', clusterSection(cluster)));
   }
   if (scenarios.has('slow-reader')) {
     const slowReader = await slowReaderScenario(temporal, full ? 8000 : 2000, full);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startCluster, type Cluster, type ComponentName } from '../deploy/cluster/cluster';
+import { defaultPostgresDataDir, startCluster, type Cluster, type ComponentName } from '../deploy/cluster/cluster';
 import { temporalDataConverter } from '../src/codec';
 import { parsePayloadKeys } from '../src/codec/payload-keys';
 import { findTemporalCli } from '../src/temporal/cli';
@@ -96,6 +96,10 @@ export async function startClusterChaosStack(appEnv: ChaosAppEnv, log: (line: st
     nodeAddresses: [`${subnet}.2`, `${subnet}.3`],
     appEnv: { ...appEnv, OPENAI_API_KEY: 'sk-chaos' },
     log,
+  }).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(defaultPostgresDataDir(dir), { recursive: true, force: true });
+    throw error;
   });
   const names: Record<ChaosTarget, [ComponentName, ComponentName]> = { worker: ['worker-1', 'worker-2'], api: ['api-1', 'api-2'], temporal: ['temporal-1', 'temporal-2'] };
   return {
@@ -115,6 +119,8 @@ export async function startClusterChaosStack(appEnv: ChaosAppEnv, log: (line: st
     },
     async stop() {
       await cluster.stop();
+      // CHAOS_KEEP=1 keeps the cluster's logs and data to look into.
+      if (process.env.CHAOS_KEEP) return log(`chaos: the cluster's logs are in ${cluster.logDir}, its data in ${cluster.postgresDataDir}`);
       rmSync(dir, { recursive: true, force: true });
       rmSync(cluster.postgresDataDir, { recursive: true, force: true });
     },

@@ -5,6 +5,7 @@ import { startModelServer } from '../src/demo-model/server';
 import { RunReader, type RunView } from '../src/api/run-reader';
 import { sseMessages } from './harness-client';
 import { startClusterChaosStack, startDevChaosStack, type ChaosStack, type ChaosTarget } from './chaos-stacks';
+import { isRunEnd } from '../src/shared/events';
 
 // The chaos run: Temporal, two workers and two API replicas as real processes (the dev stack), or
 // the production topology of `npm run cluster` (two Temporal nodes on PostgreSQL, HAProxy: the
@@ -35,6 +36,8 @@ export interface ChaosReport {
   runs: number;
   completed: number;
   transcriptsEqual: number;
+  /** The first few steps whose assembled text differed from the transcript, with what their client saw. */
+  mismatches: Array<{ runId: string; step: number; attempt: number; expectedChars: number; seenChars: number; commonPrefix: number; trace: string[] }>;
   charsLost: number;
   charsDuplicated: number;
   toolCalls: number;
@@ -113,6 +116,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   interface Outcome {
     key: string;
     runId: string;
+    /** What the client saw: each event (type, id, delta length) and each reconnect, for a report on a mismatch. */
+    trace: string[];
     texts: Map<number, string>;
   }
 
@@ -135,6 +140,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
     const texts = new Map<number, string>();
+    const trace: string[] = [];
     let lastId = '';
     for (;;) {
       try {
@@ -143,13 +149,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const payload = JSON.parse(data) as { step: number; delta?: string };
           if (event === 'step.retrying') texts.set(payload.step, '');
           if (event === 'text.delta') texts.set(payload.step, (texts.get(payload.step) ?? '') + payload.delta);
+          trace.push(`${event}${id ? ` #${id}` : ''}${payload.delta !== undefined ? ` +${payload.delta.length}` : ''}`);
           if (id) lastId = id;
-          if (event.startsWith('run.') && event !== 'run.started') return { key, runId, texts };
+          if (isRunEnd(event)) return { key, runId, texts, trace };
         }
       } catch {
         // the API died under us
       }
       reconnects++;
+      trace.push(`(reconnect with Last-Event-ID ${lastId || 'none'})`);
       await sleep(100);
     }
   };
@@ -173,6 +181,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let charsLost = 0;
   let charsDuplicated = 0;
   let retriedSteps = 0;
+  const mismatches: ChaosReport['mismatches'] = [];
   const { client: temporalClient, close } = await stack.temporalClient();
   const reader = new RunReader(temporalClient);
   /** How many times Temporal started each run's http_get call (its last attempt's number). */
@@ -204,6 +213,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       while (prefix < Math.min(seen.length, expected.length) && seen[prefix] === expected[prefix]) prefix++;
       charsLost += expected.length - prefix;
       charsDuplicated += seen.length - prefix;
+      if (mismatches.length < 5) mismatches.push({ runId: outcome.runId, step: step.step, attempt: step.attempt ?? 1, expectedChars: expected.length, seenChars: seen.length, commonPrefix: prefix, trace: outcome.trace.slice(-60) });
     }
     if (equal) transcriptsEqual++;
   }
@@ -214,6 +224,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     runs: outcomes.length,
     completed,
     transcriptsEqual,
+    mismatches,
     charsLost,
     charsDuplicated,
     toolCalls: outcomes.length * 3,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCluster, type Cluster } from '../deploy/cluster/cluster';
+import { defaultPostgresDataDir, startCluster, type Cluster } from '../deploy/cluster/cluster';
 import { textFrames } from '../src/demo-model/chunks';
 import { preciseNow, startModelServer, type ModelServer } from '../src/demo-model/server';
 import { startChild, type Child } from '../test/helpers/processes';
@@ -134,10 +134,8 @@ export async function clusterScenario(options: { pairs: number; fanoutSubscriber
     return { settings: { pairs: options.pairs, fanoutSubscribers, fanoutTokens, burstRuns, burstTokens }, sides };
   } finally {
     await main?.stop();
-    if (cluster) {
-      await cluster.stop();
-      rmSync(cluster.postgresDataDir, { recursive: true, force: true });
-    }
+    await cluster?.stop();
+    rmSync(defaultPostgresDataDir(dir), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     await model.close();
   }

@@ -8,6 +8,7 @@ import { runHistories } from '../test/helpers/history';
 import { startBenchStack, type BenchTemporal } from './harness';
 import { sseMessages } from './harness-client';
 import { summarize, type Summary } from './stats';
+import { isRunEnd } from '../src/shared/events';
 
 // Long runs: a model that reads a 100 KB workspace file at every step, for 10, 100 and 500 model
 // steps. What Temporal holds per step (bytes beyond the new content, events), the largest payload,
@@ -68,7 +69,7 @@ async function watch(url: string): Promise<Arrival[]> {
   const arrivals: Arrival[] = [];
   for await (const { event, data } of sseMessages(response.body! as AsyncIterable<Uint8Array>)) {
     arrivals.push({ event, step: (JSON.parse(data) as { step: number }).step, at: performance.now() });
-    if (event.startsWith('run.') && event !== 'run.started') return arrivals;
+    if (isRunEnd(event)) return arrivals;
   }
   return arrivals;
 }

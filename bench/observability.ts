@@ -8,6 +8,7 @@ import { startChild, type Child } from '../test/helpers/processes';
 import { startSubscribers, tokenEnds } from './fanout';
 import { processMeter, type BenchTemporal } from './harness';
 import { ms, summarize, type Summary } from './stats';
+import { isRunEnd } from '../src/shared/events';
 
 // What observability costs: `npm start` (worker and API in one process, with API keys) three
 // times, side by side against the same Temporal and model: everything off (METRICS=off, no
@@ -95,7 +96,7 @@ export async function timeToFirstToken(product: { name: string; url: string }, a
   const parser = createParser({
     onEvent(event) {
       if (event.event === 'text.delta' && first === undefined) first = performance.now() - sent;
-      if (event.event?.startsWith('run.')) ended = event.event !== 'run.started';
+      if (isRunEnd(event.event)) ended = true;
     },
   });
   while (!ended) {

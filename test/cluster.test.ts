@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runChaos } from '../bench/chaos';
+import { defaultPostgresDataDir } from '../deploy/cluster/cluster';
 import { collectTranscript, createClient } from '../src/client';
 import { startChild } from './helpers/processes';
 import { installQuietRuntime } from './helpers/temporal';
@@ -35,7 +36,6 @@ describe('npm run cluster', () => {
   test('when started, then it prints its addresses, a streaming run with a tool completes through the load balancer, and SIGTERM stops every part of it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cluster-'));
     const child = startChild('deploy/cluster/main.ts', { CLUSTER_DIR: dir, CLUSTER_NODES: nodeAddresses().join(','), CLUSTER_PORT: '0', CLUSTER_TEMPORAL_PORT: '0', CLUSTER_UI_PORT: '0', CLUSTER_POSTGRES_PORT: '0' });
-    let dataDir = '';
     try {
       const url = (await child.waitFor(/^load balancer: (http:\/\/\S+)/m, 600_000))[1]!;
       await child.waitFor(/SIGTERM or Ctrl-C stops all of it/);
@@ -43,7 +43,7 @@ describe('npm run cluster', () => {
       for (const line of [/^API replicas: +http:\/\/\S+, http:\/\/\S+$/m, /^Temporal: +\S+ \(load balancer\) -> nodes \S+:7233, \S+:7233$/m, /^Temporal UI: +http:\/\/\S+$/m, /^PostgreSQL: +127\.0\.0\.1:\d+/m]) {
         assert.match(output, line);
       }
-      dataDir = output.match(/data in (\S+)\)$/m)![1]!;
+      assert.equal(output.match(/data in (\S+)\)$/m)?.[1], defaultPostgresDataDir(dir));
       // Secrets are in the cluster's file, readable by its owner only, and printed nowhere.
       const secrets = readFileSync(join(dir, 'secrets.env'), 'utf8');
       const apiKey = secrets.match(/^API_KEYS=local:(\S+)$/m)![1]!;
@@ -65,7 +65,7 @@ describe('npm run cluster', () => {
       assert.equal((await fetch(`${uiUrl}/api/v1/namespaces/default/workflows/${run.runId}`)).status, 200, 'the Temporal UI shows the run');
     } finally {
       await child.stop('SIGTERM');
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(defaultPostgresDataDir(dir), { recursive: true, force: true });
     }
     assert.match(child.output(), /cluster stopped/);
     assert.deepEqual(processesOf(dir), [], 'nothing of the cluster is left running');

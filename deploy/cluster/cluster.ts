@@ -64,6 +64,10 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/** Where PostgreSQL keeps a cluster's data unless told: its directory, or where the postgres user can reach it when we are root. */
+export const defaultPostgresDataDir = (clusterDir: string) =>
+  process.getuid?.() === 0 ? join('/var/lib/postgresql/durable-agents', resolve(clusterDir).replace(/[^a-zA-Z0-9]+/g, '_')) : join(resolve(clusterDir), 'postgres');
+
 interface Part {
   process: Supervised;
   ready: () => Promise<void>;
@@ -112,7 +116,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const name of [...started].reverse()) await parts.get(name)!.process.stop();
   };
 
-  const postgresDataDir = options.postgresDataDir ?? (process.getuid?.() === 0 ? join('/var/lib/postgresql/durable-agents', dir.replace(/[^a-zA-Z0-9]+/g, '_')) : join(dir, 'postgres'));
+  const postgresDataDir = options.postgresDataDir ?? defaultPostgresDataDir(dir);
   try {
     const postgres = await startPostgres({ dataDir: postgresDataDir, host, port: ports.postgres, user: 'temporal', password: secrets.POSTGRES_PWD, log, logFile: join(logDir, 'postgresql.log') });
     parts.set('postgresql', { process: postgres, ready: () => postgres.waitForPort(host, ports.postgres) });
@@ -143,11 +147,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
       parts.set(name, { process: node, ready: () => waitForFrontend(`${address}:7233`, 120_000, () => node.running, () => node.recentOutput()) });
     });
-    await Promise.all(['temporal-1', 'temporal-2'].map(async (name) => {
-      await parts.get(name as ComponentName)!.process.start();
-      started.push(name as ComponentName);
-    }));
-    await Promise.all(['temporal-1', 'temporal-2'].map((name) => parts.get(name as ComponentName)!.ready()));
+    // One node after the other: on a fresh database the first writes the cluster's metadata, and
+    // two nodes doing so at once can make one of them exit.
+    for (const name of ['temporal-1', 'temporal-2'] as const) {
+      await parts.get(name)!.process.start();
+      started.push(name);
+      await parts.get(name)!.ready();
+    }
     await ensureNamespace(nodeAddresses.map((address) => `${address}:7233`), namespace, log);
 
     const balancer = new Supervised({

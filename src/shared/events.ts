@@ -79,3 +79,7 @@ export type StreamEvent = RunEventBody & { position: EventPosition };
 export type RunEvent = RunEventBody & { id: string };
 
 export type RunEventName = RunEventBody['event'];
+
+/** The events that end a run's stream (run.started and run.queued do not). */
+export const runEndEvents = ['run.completed', 'run.failed', 'run.cancelled'] as const satisfies readonly RunEventName[];
+export const isRunEnd = (event: string | undefined): boolean => (runEndEvents as readonly string[]).includes(event ?? '');

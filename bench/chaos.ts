@@ -52,6 +52,8 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long a client follows one run before giving up on it (a run here takes a few seconds). */
+const runDeadlineMs = 180_000;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
@@ -97,21 +99,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let killing = options.kills > 0;
 
   const monkey = (async () => {
-    for (let kill = 0; kill < options.kills && !done; kill++) {
-      await sleep(options.killEveryMs[0] + Math.random() * (options.killEveryMs[1] - options.killEveryMs[0]));
-      if (done) break;
-      // Targets take turns, so a short run still kills each kind.
-      const target = options.targets[kill % options.targets.length]!;
-      const slot = Math.floor(Math.random() * 2);
-      log(`chaos: killing ${target} ${slot + 1}`);
-      const killed = Date.now();
-      // A Temporal node stays down long enough for the other to notice and take over its shards.
-      await stack.killAndRestart(target, slot, target === 'temporal' ? 8000 : 500);
-      kills[target]++;
-      log(`chaos: ${target} ${slot + 1} killed and back in ${Date.now() - killed} ms`);
+    try {
+      for (let kill = 0; kill < options.kills && !done; kill++) {
+        await sleep(options.killEveryMs[0] + Math.random() * (options.killEveryMs[1] - options.killEveryMs[0]));
+        if (done) break;
+        // Targets take turns, so a short run still kills each kind.
+        const target = options.targets[kill % options.targets.length]!;
+        const slot = Math.floor(Math.random() * 2);
+        log(`chaos: killing ${target} ${slot + 1}`);
+        const killed = Date.now();
+        // A Temporal node stays down long enough for the other to notice and take over its shards.
+        await stack.killAndRestart(target, slot, target === 'temporal' ? 8000 : 500);
+        kills[target]++;
+        log(`chaos: ${target} ${slot + 1} killed and back in ${Date.now() - killed} ms`);
+      }
+    } finally {
+      // Also when a part does not come back: the clients stop starting runs, and the run reports it.
+      killing = false;
     }
-    killing = false;
   })();
+  const monkeyFailure = monkey.then(
+    () => undefined,
+    (error: Error) => error,
+  );
 
   interface Outcome {
     key: string;
@@ -142,7 +152,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const texts = new Map<number, string>();
     const trace: string[] = [];
     let lastId = '';
+    // A run that cannot be followed to its end (it never ends, or no API serves it) is given up
+    // after this long: the report shows it as not completed, instead of the chaos run hanging.
+    const deadline = Date.now() + runDeadlineMs;
     for (;;) {
+      if (Date.now() > deadline) {
+        trace.push(`(gave up after ${runDeadlineMs} ms)`);
+        return { key, runId, texts, trace };
+      }
       try {
         const response = await fetch(`${stack.apiUrl()}/v1/runs/${runId}/events`, { headers: { ...stack.headers, ...(lastId ? { 'Last-Event-ID': lastId } : {}) } });
         for await (const { id, event, data } of sseMessages(response.body! as AsyncIterable<Uint8Array>)) {
@@ -173,7 +190,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }),
   );
   done = true;
-  await monkey;
+  const failure = await monkeyFailure;
+  if (failure) {
+    await stack.stop();
+    await model.close();
+    throw new Error(`chaos: a killed part did not come back: ${failure.message}`);
+  }
 
   // Compare with the transcripts Temporal kept.
   let completed = 0;

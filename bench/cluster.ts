@@ -107,10 +107,12 @@ export async function clusterScenario(options: { pairs: number; fanoutSubscriber
   let cluster: Cluster | undefined;
   try {
     // npm start as users run it: its own dev server, its defaults, a key.
-    main = startChild('src/main.ts', { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'sk-bench', MODEL: 'bench', PORT: '0', API_KEYS: `bench:${apiKey}`, TEMPORAL_ADDRESS: '' });
+    // Writes are not rate limited here: a benchmark's key sends more than a client's 120 a minute.
+    const appEnv = { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'sk-bench', MODEL: 'bench', RATE_LIMIT_WRITES_PER_MINUTE: '0' };
+    main = startChild('src/main.ts', { ...appEnv, PORT: '0', API_KEYS: `bench:${apiKey}`, TEMPORAL_ADDRESS: '' });
     const mainUrl = (await main.waitFor(/API: +(http:\/\/\S+)/, 180_000))[1]!;
     const subnet = `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
-    cluster = await startCluster({ dir, nodeAddresses: [`${subnet}.2`, `${subnet}.3`], appEnv: { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'sk-bench', MODEL: 'bench' }, log: () => undefined });
+    cluster = await startCluster({ dir, nodeAddresses: [`${subnet}.2`, `${subnet}.3`], appEnv, log: () => undefined });
     const targets: Target[] = [
       { name: 'npm start', url: mainUrl, apiKey },
       { name: 'cluster', url: cluster.url, apiKey: cluster.apiKey },
@@ -153,7 +155,7 @@ and of Temporal's frontends), in the same run, on the same model server, both wi
 cluster every request goes through the load balancer. Time to first token: ${settings.pairs}
 interleaved pairs (POST to the first \`text.delta\` at an SSE client; the model's first token after
 100 ms). Fan-out: one run streaming ${settings.fanoutTokens} tokens to ${settings.fanoutSubscribers}
-subscribers. Burst: ${settings.burstRuns} runs started at once, ${settings.burstTokens} tokens each
+subscribers. Writes are not rate limited (\`RATE_LIMIT_WRITES_PER_MINUTE=0\`) on either side. Burst: ${settings.burstRuns} runs started at once, ${settings.burstTokens} tokens each
 (first after 200 ms, then one every 20 ms), each watched by one subscriber. Subscribers run in a
 process of their own. Cluster / npm start in the last column.
 

@@ -126,6 +126,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const schema = new Supervised({ name: 'setup-schema', command: 'sh', args: [join(deploy, 'temporal', 'setup-schema.sh')], env: { ...process.env, ...databaseEnv, TEMPORAL_SQL_TOOL: programs.sqlTool }, logFile: join(logDir, 'setup-schema.log') });
     await schema.start();
     await schema.waitFor(/schema: temporal_visibility at the latest/, 120_000);
+    await schema.stop();
 
     nodeAddresses.forEach((address, index) => {
       const name = `temporal-${index + 1}` as ComponentName;

@@ -8,7 +8,8 @@ import { temporalDataConverter } from '../src/codec';
 import { parsePayloadKeys } from '../src/codec/payload-keys';
 import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
-import { freePort } from '../test/helpers/ports';
+import { spareNodeAddresses } from '../deploy/cluster/node-addresses';
+import { freePort } from '../src/temporal/free-port';
 import { startChild, type Child } from '../test/helpers/processes';
 
 // Where the chaos run's runs go, and what it kills:
@@ -89,11 +90,9 @@ export async function startDevChaosStack(appEnv: ChaosAppEnv): Promise<ChaosStac
 
 export async function startClusterChaosStack(appEnv: ChaosAppEnv, log: (line: string) => void): Promise<ChaosStack & { cluster: Cluster }> {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-cluster-'));
-  // Node addresses of their own, so that a cluster of someone's on 127.0.0.2-3 is left alone.
-  const subnet = `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
   const cluster = await startCluster({
     dir,
-    nodeAddresses: [`${subnet}.2`, `${subnet}.3`],
+    nodeAddresses: spareNodeAddresses(),
     appEnv: { ...appEnv, OPENAI_API_KEY: 'sk-chaos' },
     log,
   }).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultPostgresDataDir, startCluster, type Cluster } from '../deploy/cluster/cluster';
+import { spareNodeAddresses } from '../deploy/cluster/node-addresses';
 import { textFrames } from '../src/demo-model/chunks';
 import { preciseNow, startModelServer, type ModelServer } from '../src/demo-model/server';
 import { startChild, type Child } from '../test/helpers/processes';
@@ -111,8 +112,7 @@ export async function clusterScenario(options: { pairs: number; fanoutSubscriber
     const appEnv = { OPENAI_BASE_URL: model.baseURL, OPENAI_API_KEY: 'sk-bench', MODEL: 'bench', RATE_LIMIT_WRITES_PER_MINUTE: '0' };
     main = startChild('src/main.ts', { ...appEnv, PORT: '0', API_KEYS: `bench:${apiKey}`, TEMPORAL_ADDRESS: '' });
     const mainUrl = (await main.waitFor(/API: +(http:\/\/\S+)/, 180_000))[1]!;
-    const subnet = `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
-    cluster = await startCluster({ dir, nodeAddresses: [`${subnet}.2`, `${subnet}.3`], appEnv, log: () => undefined });
+    cluster = await startCluster({ dir, nodeAddresses: spareNodeAddresses(), appEnv, log: () => undefined });
     const targets: Target[] = [
       { name: 'npm start', url: mainUrl, apiKey },
       { name: 'cluster', url: cluster.url, apiKey: cluster.apiKey },

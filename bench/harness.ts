@@ -12,7 +12,7 @@ import { startStack, type Stack, type StackOptions } from '../src/stack';
 import { cliVersion, findTemporalCli } from '../src/temporal/cli';
 import { devServerSqlitePragmas, dynamicConfigArgs, sqlitePragmaArgs } from '../src/temporal/dev-server';
 import { startChild } from '../test/helpers/processes';
-import { freePort } from '../test/helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { searchAttributeArgs } from '../src/temporal/search-attributes';
 
 // One embedded Temporal for a benchmark run, and stacks (worker + API) against local models.

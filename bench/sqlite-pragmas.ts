@@ -9,7 +9,7 @@ import { startModelServer } from '../src/demo-model/server';
 import { startStack } from '../src/stack';
 import { findTemporalCli } from '../src/temporal/cli';
 import { devServerSqlitePragmas, startDevServer } from '../src/temporal/dev-server';
-import { freePort } from '../test/helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { runToEnd, startBenchTemporal, type BenchTemporalOptions } from './harness';
 import { ms, summarize, type Summary } from './stats';
 import { measureTtft } from './ttft';

@@ -5,18 +5,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runChaos } from '../bench/chaos';
 import { defaultPostgresDataDir } from '../deploy/cluster/cluster';
+import { spareNodeAddresses } from '../deploy/cluster/node-addresses';
 import { collectTranscript, createClient } from '../src/client';
 import { startChild } from './helpers/processes';
 import { installQuietRuntime } from './helpers/temporal';
 
 // The production topology (`npm run cluster`: two Temporal nodes on PostgreSQL, the Temporal UI,
 // two workers, two API replicas, HAProxy in front), as users start it, and under the chaos run.
-
-/** Loopback addresses of this test's own, so that a cluster of someone's on 127.0.0.2-3 is left alone. */
-const nodeAddresses = () => {
-  const subnet = `127.${10 + Math.floor(Math.random() * 200)}.${1 + Math.floor(Math.random() * 250)}`;
-  return [`${subnet}.2`, `${subnet}.3`];
-};
 
 /** Processes whose environment names this cluster's directory: every part the cluster started. */
 function processesOf(dir: string): number[] {
@@ -35,7 +30,7 @@ function processesOf(dir: string): number[] {
 describe('npm run cluster', () => {
   test('when started, then it prints its addresses, a streaming run with a tool completes through the load balancer, and SIGTERM stops every part of it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cluster-'));
-    const child = startChild('deploy/cluster/main.ts', { CLUSTER_DIR: dir, CLUSTER_NODES: nodeAddresses().join(','), CLUSTER_PORT: '0', CLUSTER_TEMPORAL_PORT: '0', CLUSTER_UI_PORT: '0', CLUSTER_POSTGRES_PORT: '0' });
+    const child = startChild('deploy/cluster/main.ts', { CLUSTER_DIR: dir, CLUSTER_NODES: spareNodeAddresses().join(','), CLUSTER_PORT: '0', CLUSTER_TEMPORAL_PORT: '0', CLUSTER_UI_PORT: '0', CLUSTER_POSTGRES_PORT: '0' });
     try {
       const url = (await child.waitFor(/^load balancer: (http:\/\/\S+)/m, 600_000))[1]!;
       await child.waitFor(/SIGTERM or Ctrl-C stops all of it/);

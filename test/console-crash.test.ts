@@ -7,7 +7,7 @@ import { ensureConsoleBuilt } from '../src/api/console-assets';
 import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { launchBrowser, openPage, screenshotPath, type OpenedPage } from './helpers/browser';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { startChild, workerRunningActivity, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 

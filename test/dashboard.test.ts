@@ -10,7 +10,7 @@ import { textFrames } from '../src/demo-model/chunks';
 import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-script';
 import { ensureDebianPackage } from '../deploy/debian';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { startChild, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 

@@ -11,7 +11,7 @@ import { assembleText, readSse } from './helpers/sse';
 import { ensureDebianPackage } from '../deploy/debian';
 import { startStackOnDevServer } from './helpers/dev-server-stack';
 import { installQuietRuntime } from './helpers/temporal';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 
 // The embedded dev server (npm start's) runs its SQLite file with devServerSqlitePragmas, and a
 // run completed before a kill -9 of the dev server is still there when it starts again.
@@ -117,8 +117,11 @@ test('when the embedded Temporal commits writes, then with synchronous=NORMAL in
   const cli = await findTemporalCli();
   const dataDir = mkdtempSync(join(tmpdir(), 'dev-server-fsync-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-  const server = await startDevServer({ cli, dataDir, port: await freePort(), uiPort: await freePort(), namespace: 'default', log: () => undefined });
+  // Port 0, as TEMPORAL_PORT=0 gives it: free ports, chosen for the CLI (which wants numbers).
+  const server = await startDevServer({ cli, dataDir, port: 0, uiPort: 0, namespace: 'default', log: () => undefined });
   cleanups.push(() => server.stop());
+  assert.match(server.address, /^127\.0\.0\.1:[1-9]\d*$/);
+  assert.match(server.uiUrl, /^http:\/\/localhost:[1-9]\d*$/);
   const connection = await Connection.connect({ address: server.address });
   cleanups.push(() => connection.close());
   const client = new Client({ connection });

@@ -21,7 +21,7 @@ import { findTemporalCli } from '../src/temporal/cli';
 import { startDevServer } from '../src/temporal/dev-server';
 import { fetchExecutionHistory, type HistoryEvent } from '../src/temporal/history';
 import { workflowBundle } from '../src/worker';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { assembleText, readSse } from './helpers/sse';
 import { runHistories } from './helpers/history';
 import { startTestStack, type TestStack } from './helpers/stack';

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage } from './helpers/browser';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { startChild, type Child } from './helpers/processes';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readSse } from './helpers/sse';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 
 // `npm start` as a user runs it: a child process with the embedded Temporal on a SQLite file.
 

@@ -8,7 +8,7 @@ import { startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { assembleText, readSse } from './helpers/sse';
 import { startStackOnDevServer } from './helpers/dev-server-stack';
 import { installQuietRuntime } from './helpers/temporal';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 
 // The embedded dev server on its SQLite file is stopped and started again in the middle of a run.
 

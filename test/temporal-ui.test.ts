@@ -10,7 +10,7 @@ import { toolCallScriptInput, toolScript } from '../src/demo-model/tool-call-scr
 import { runSummaryLine } from '../src/shared/run-list';
 import { launchBrowser, openPage, screenshotPath } from './helpers/browser';
 import { deleteFileTool } from './helpers/delete-file-tool';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { startTestStack, type TestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';
 

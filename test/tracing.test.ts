@@ -11,7 +11,7 @@ import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { startTracing, type Tracing } from '../src/telemetry/tracing';
 import { workflowBundle } from '../src/worker';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
-import { freePort } from './helpers/ports';
+import { freePort } from '../src/temporal/free-port';
 import { startChild, type Child } from './helpers/processes';
 import { startTestStack } from './helpers/stack';
 import { startTemporal, type TestTemporal } from './helpers/temporal';

@@ -1,8 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureDebianPackage } from '../debian';
+import { checkRestore, restoreDatabases } from './backup';
 import { ensureClusterPrograms, type ClusterPrograms } from './binaries';
 import { ensureNamespace, waitForFrontend } from './namespace';
-import { freePort, portIsFree } from './ports';
+import { freePort, portIsFree } from '../../src/temporal/free-port';
 import { startPostgres } from './postgres';
 import { apiKeyOf, loadOrCreateSecrets, type ClusterSecrets } from './secrets';
 import { Supervised } from './supervised';
@@ -30,7 +32,10 @@ export interface ClusterOptions {
   nodeAddresses?: [string, string];
   /** Fixed ports on 127.0.0.1 (0 or unset: any free one). */
   ports?: Partial<Record<'loadBalancer' | 'temporal' | 'ui' | 'postgres', number>>;
+  /** Fixed when the database is made (default 4, or the backup's when restoring). */
   numHistoryShards?: number;
+  /** A backup (npm run cluster:backup) to restore into this new cluster's empty database first (backup.ts). */
+  restoreFrom?: string;
   namespace?: string;
   taskQueue?: string;
   /** More environment for the workers and APIs (a model: OPENAI_BASE_URL, MODEL; limits). Without OPENAI_BASE_URL, the demo model answers. */
@@ -117,10 +122,26 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   const postgresDataDir = options.postgresDataDir ?? defaultPostgresDataDir(dir);
+  let numHistoryShards = options.numHistoryShards ?? 4;
+  if (options.restoreFrom) {
+    if (existsSync(join(postgresDataDir, 'PG_VERSION'))) throw new Error(`a backup is restored into a new cluster, and ${postgresDataDir} already holds a database: give the restored cluster a directory of its own (CLUSTER_DIR)`);
+    numHistoryShards = checkRestore(options.restoreFrom, secrets, options.numHistoryShards, secretsFile).numHistoryShards;
+  }
   try {
     const postgres = await startPostgres({ dataDir: postgresDataDir, host, port: ports.postgres, user: 'temporal', password: secrets.POSTGRES_PWD, log, logFile: join(logDir, 'postgresql.log') });
     parts.set('postgresql', { process: postgres, ready: () => postgres.waitForPort(host, ports.postgres) });
     started.push('postgresql');
+    if (options.restoreFrom) {
+      try {
+        restoreDatabases(options.restoreFrom, { host, port: ports.postgres, password: secrets.POSTGRES_PWD }, log);
+      } catch (error) {
+        // The database was made for this restore only: gone again, a second attempt may start afresh.
+        await postgres.stop();
+        started.pop();
+        rmSync(postgresDataDir, { recursive: true, force: true });
+        throw error;
+      }
+    }
 
     const databaseEnv = { POSTGRES_HOST: host, POSTGRES_PORT: String(ports.postgres), POSTGRES_USER: 'temporal', POSTGRES_PWD: secrets.POSTGRES_PWD };
     const schema = new Supervised({ name: 'setup-schema', command: 'sh', args: [join(deploy, 'temporal', 'setup-schema.sh')], env: { ...process.env, ...databaseEnv, TEMPORAL_SQL_TOOL: programs.sqlTool }, logFile: join(logDir, 'setup-schema.log') });
@@ -139,7 +160,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           ...process.env,
           ...databaseEnv,
           NODE_ADDRESS: address,
-          NUM_HISTORY_SHARDS: String(options.numHistoryShards ?? 4),
+          NUM_HISTORY_SHARDS: String(numHistoryShards),
           TEMPORAL_CLUSTER_ADDRESS: temporalAddress,
           DYNAMIC_CONFIG_FILE_PATH: join(deploy, 'temporal', 'dynamicconfig.yaml'),
           PROMETHEUS_ENDPOINT: `${address}:9090`,

@@ -4,20 +4,23 @@
 //   CLUSTER_PORT           the load balancer's port for the API (default 8000)
 //   CLUSTER_TEMPORAL_PORT  the load balancer's port for Temporal's frontends (default 7233)
 //   CLUSTER_UI_PORT, CLUSTER_POSTGRES_PORT (defaults 8080, 5433), NUM_HISTORY_SHARDS (default 4)
+//   CLUSTER_RESTORE        a backup (npm run cluster:backup) to restore into this new cluster first
 //   OPENAI_BASE_URL, OPENAI_API_KEY, MODEL...: the model, as for `npm start` (default: the demo model)
 import { resolve } from 'node:path';
 import { startCluster } from './cluster';
 
-const number = (name: string, fallback: number) => {
+function number(name: string, fallback: number): number;
+function number(name: string, fallback: undefined, minimum: number): number | undefined;
+function number(name: string, fallback: number | undefined, minimum = 0): number | undefined {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
-    console.error(`${name} must be a port number (0-65535), got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < minimum || parsed > 65_535) {
+    console.error(`${name} must be a whole number from ${minimum} to 65535, got "${value}"`);
     process.exit(2);
   }
   return parsed;
-};
+}
 const nodes = (process.env.CLUSTER_NODES ?? '127.0.0.2,127.0.0.3').split(',').map((address) => address.trim());
 if (nodes.length !== 2 || nodes.some((address) => !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)) || nodes[0] === nodes[1]) {
   console.error(`CLUSTER_NODES must be two different loopback addresses (127.x.y.z), got "${process.env.CLUSTER_NODES}"`);
@@ -30,7 +33,8 @@ try {
     dir,
     nodeAddresses: [nodes[0]!, nodes[1]!],
     ports: { loadBalancer: number('CLUSTER_PORT', 8000), temporal: number('CLUSTER_TEMPORAL_PORT', 7233), ui: number('CLUSTER_UI_PORT', 8080), postgres: number('CLUSTER_POSTGRES_PORT', 5433) },
-    numHistoryShards: number('NUM_HISTORY_SHARDS', 4),
+    numHistoryShards: number('NUM_HISTORY_SHARDS', undefined, 1),
+    ...(process.env.CLUSTER_RESTORE ? { restoreFrom: resolve(process.env.CLUSTER_RESTORE) } : {}),
     log: (line) => console.log(line),
   });
   console.log('');

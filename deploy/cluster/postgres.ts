@@ -13,6 +13,12 @@ import { Supervised } from './supervised';
 const binDirs = () => (existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)).map((version) => join('/usr/lib/postgresql', version, 'bin')) : []);
 const binDir = () => binDirs().find((dir) => existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb')));
 
+/** A program of Debian's PostgreSQL (pg_dump, pg_restore, psql), installed first when missing. */
+export function postgresProgram(name: string): string {
+  ensureDebianPackage('postgres', 'postgresql', () => binDir() !== undefined);
+  return join(binDir()!, name);
+}
+
 export interface PostgresOptions {
   dataDir: string;
   host: string;

@@ -38,5 +38,14 @@ export function loadOrCreateSecrets(file: string): ClusterSecrets {
   return secrets;
 }
 
+/** A cluster's secrets as they are (a backup reads them; it never makes new ones). */
+export function readSecrets(file: string): ClusterSecrets {
+  if (!existsSync(file)) throw new Error(`no ${file}: is CLUSTER_DIR the cluster's directory?`);
+  const kept = parseEnv(readFileSync(file, 'utf8')) as Partial<ClusterSecrets>;
+  const missing = Object.keys(make()).filter((key) => !kept[key as keyof ClusterSecrets]);
+  if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}`);
+  return kept as ClusterSecrets;
+}
+
 /** The API key in API_KEYS (`tenant:key`). */
 export const apiKeyOf = (secrets: ClusterSecrets) => secrets.API_KEYS.slice(secrets.API_KEYS.indexOf(':') + 1);

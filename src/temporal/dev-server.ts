@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TemporalCli } from './cli';
+import { freePort } from './free-port';
 import { searchAttributeArgs } from './search-attributes';
 
 // The embedded Temporal: `temporal server start-dev` on a SQLite file under DATA_DIR, so runs
@@ -78,7 +79,9 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+export async function startDevServer(givenOptions: DevServerOptions): Promise<DevServer> {
+  // Port 0 (TEMPORAL_PORT=0, TEMPORAL_UI_PORT=0): free ones, chosen now; the CLI wants a number.
+  const options = { ...givenOptions, port: givenOptions.port || (await freePort()), uiPort: givenOptions.uiPort || (await freePort()) };
   mkdirSync(options.dataDir, { recursive: true });
   const dbFilename = join(options.dataDir, 'temporal.db');
   const address = `127.0.0.1:${options.port}`;

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../../src/temporal/cli';
 import { dynamicConfigArgs } from '../../src/temporal/dev-server';
 import { searchAttributeArgs } from '../../src/temporal/search-attributes';
-import { freePort } from './ports';
+import { freePort } from '../../src/temporal/free-port';
 
 let runtimeInstalled = false;
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Certificates } from './certificates';
 import { ensureDebianPackage } from '../../deploy/debian';
-import { freePort } from './ports';
+import { freePort } from '../../src/temporal/free-port';
 
 // Debian's nginx as a TLS terminator in front of a Temporal dev server, as Temporal sits behind a
 // load balancer in production: gRPC (HTTP/2) over TLS in, plain gRPC to the server out. Two

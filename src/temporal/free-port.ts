@@ -1,8 +1,10 @@
 import { createServer } from 'node:net';
 
-// Ports on loopback: a free one, or whether a fixed one is free (bound for a moment, then let go).
+// Ports on loopback: a free one now (bound for a moment, then let go: whoever binds it next may
+// lose a race, and should try again), or whether a fixed one is free. Used for the embedded dev
+// server and the SDK's metrics when given port 0, by the local cluster, and by tests and benchmarks.
 
-export function freePort(host: string): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

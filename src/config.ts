@@ -73,6 +73,7 @@ const schema = z.object({
   TOOL_MAX_CONCURRENCY_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(64),
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(100),
   WORKER_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).default(defaultMaxWorkflowTasks),
+  WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   SESSION_CONTEXT_CHARS: z.coerce.number().int().min(1000).max(300_000).default(200_000),
   SESSION_HISTORY_LIMIT: z.coerce.number().int().min(100).default(2000),
   APPROVAL_TIMEOUT_MS: z.coerce.number().int().positive().default(24 * 60 * 60 * 1000),
@@ -182,7 +183,8 @@ export interface Config {
   toolConcurrency: number;
   /** WORKER_MAX_ACTIVITIES: model steps and tool calls one worker runs at once; more wait in Temporal's task queue. */
   /** WORKER_MAX_WORKFLOW_TASKS: workflow tasks one worker takes from its pollers at once (src/temporal/workflow-task-slots.ts). */
-  worker: { maxActivities: number; maxWorkflowTasks: number };
+  /** WORKFLOW_STACK_TRACES=on: workflows record Temporal's stack trace of each promise, for the Stack Trace query (src/workflows/stack-traces-off.ts). */
+  worker: { maxActivities: number; maxWorkflowTasks: number; stackTraces: boolean };
   session: { contextChars: number; historyLimit: number };
   tools: ToolSettings & { resultMaxBytes: number; outputMaxBytes: number };
   /** A JSON file listing MCP servers whose tools join the registry. */
@@ -398,7 +400,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       writesPerMinute: values.RATE_LIMIT_WRITES_PER_MINUTE,
     },
     toolConcurrency: values.TOOL_CONCURRENCY,
-    worker: { maxActivities: values.WORKER_MAX_ACTIVITIES, maxWorkflowTasks: values.WORKER_MAX_WORKFLOW_TASKS },
+    worker: { maxActivities: values.WORKER_MAX_ACTIVITIES, maxWorkflowTasks: values.WORKER_MAX_WORKFLOW_TASKS, stackTraces: values.WORKFLOW_STACK_TRACES === 'on' },
     session: { contextChars: values.SESSION_CONTEXT_CHARS, historyLimit: values.SESSION_HISTORY_LIMIT },
     mcpConfigPath: values.MCP_CONFIG ? resolve(values.MCP_CONFIG) : undefined,
     relay: {

@@ -146,6 +146,7 @@ async function main() {
     toolConcurrency: config.toolConcurrency,
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,
+    workflowStackTraces: config.worker.stackTraces,
     session: config.session,
     toolSettings: config.tools,
     tools: tools.registry,

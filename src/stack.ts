@@ -65,6 +65,8 @@ export interface StackOptions {
   maxConcurrentActivities?: number;
   /** WORKER_MAX_WORKFLOW_TASKS (default 8, src/temporal/workflow-task-slots.ts). */
   maxWorkflowTasks?: number | PacedWorkflowTaskSlots;
+  /** WORKFLOW_STACK_TRACES=on (default off, src/workflows/stack-traces-off.ts). */
+  workflowStackTraces?: boolean;
   /** Prometheus metrics of the worker and the API, at GET /metrics (with the SDK's from temporalMetricsUrl). */
   metrics?: Metrics;
   temporalMetricsUrl?: string;
@@ -97,6 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     maxConcurrentActivities: options.maxConcurrentActivities,
     maxWorkflowTasks: options.maxWorkflowTasks,
+    workflowStackTraces: options.workflowStackTraces,
     metrics: options.metrics,
     tracing: options.tracing?.worker,
   });

@@ -26,6 +26,7 @@ import { setUpTools } from './tool-setup';
 // stream endpoint that APIs reach at the address in its identity and its heartbeats.
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+const stackTracesOffPath = fileURLToPath(new URL('./workflows/stack-traces-off.ts', import.meta.url));
 
 const bundles = new Map<string, Promise<WorkflowBundle>>();
 /**
@@ -33,11 +34,13 @@ const bundles = new Map<string, Promise<WorkflowBundle>>();
  * the bundle carries the failure converter that moves failure messages into encrypted attributes
  * (src/codec/failure-converter.ts); either bundle replays the other's histories. With tracing, it
  * carries OpenTelemetry's workflow interceptors (src/telemetry/workflow-spans.ts); so does either.
+ * Without stackTraces (WORKFLOW_STACK_TRACES, default off), workflows record no stack traces of
+ * their promises (src/workflows/stack-traces-off.ts); either bundle replays the other's histories.
  */
-export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[]; preloadModules?: string[] } = {}): Promise<WorkflowBundle> {
+export function workflowBundle(options: { encryptFailures?: boolean; workflowInterceptorModules?: string[]; preloadModules?: string[]; stackTraces?: boolean } = {}): Promise<WorkflowBundle> {
   const encrypt = options.encryptFailures ?? false;
   const interceptorModules = options.workflowInterceptorModules ?? [];
-  const preloadModules = options.preloadModules ?? [];
+  const preloadModules = [...(options.stackTraces ? [] : [stackTracesOffPath]), ...(options.preloadModules ?? [])];
   const key = JSON.stringify([encrypt, interceptorModules, preloadModules]);
   let bundle = bundles.get(key);
   if (!bundle) {
@@ -46,7 +49,8 @@ export function workflowBundle(options: { encryptFailures?: boolean; workflowInt
       logger: quietBundlerLogger,
       ...(encrypt ? { failureConverterPath } : {}),
       ...(interceptorModules.length > 0 ? { workflowInterceptorModules: interceptorModules, webpackConfigHook: withoutUnusedModules } : {}),
-      // Loaded once per workflow thread and shared by its workflows (src/telemetry/workflow-spans-preload.ts).
+      // Loaded once per workflow thread, before its first workflow (src/workflows/stack-traces-off.ts,
+      // src/telemetry/workflow-spans-preload.ts).
       ...(preloadModules.length > 0 ? { preloadModules } : {}),
     });
     bundles.set(key, bundle);
@@ -89,6 +93,8 @@ export interface AgentWorkerOptions extends ActivityDependencies {
   metrics?: Metrics;
   /** OpenTelemetry traces (src/telemetry/tracing.ts); unset: no tracing interceptors, the plain bundle. */
   tracing?: WorkerTracing;
+  /** WORKFLOW_STACK_TRACES=on: Temporal's stack trace of every workflow promise, for the Stack Trace query (default off: src/workflows/stack-traces-off.ts). */
+  workflowStackTraces?: boolean;
 }
 
 /** Identity in Temporal (shown in the Web UI); carries the stream endpoint for APIs to find. */
@@ -104,7 +110,7 @@ export async function createAgentWorker(options: AgentWorkerOptions): Promise<Wo
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     identity: workerIdentity(options.relay.address),
-    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules, preloadModules: options.tracing?.workflowPreloadModules }),
+    workflowBundle: await workflowBundle({ encryptFailures: options.dataConverter?.failureConverterPath !== undefined, workflowInterceptorModules: options.tracing?.workflowInterceptorModules, preloadModules: options.tracing?.workflowPreloadModules, stackTraces: options.workflowStackTraces }),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     // Runs say when they start and end (src/workflows/run-metrics.ts); traced runs export their workflow spans.
     sinks: { ...runMetricsSinks(options.metrics), ...(options.tracing ? options.tracing.sinks() : {}) },
@@ -164,6 +170,7 @@ async function main() {
     dataConverter: temporalDataConverter(config.payloadKeys),
     maxConcurrentActivities: config.worker.maxActivities,
     maxWorkflowTasks: config.worker.maxWorkflowTasks,
+    workflowStackTraces: config.worker.stackTraces,
     metrics,
     tracing: tracing?.worker,
   });

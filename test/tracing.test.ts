@@ -243,6 +243,8 @@ describe('traces of npm start', () => {
     // The stream's request has its span too: its route's template, never the token in its query.
     await receiver.waitFor((all) => all.some((span) => span.attributes['http.route'] === '/v1/runs/:runId/events'));
     assertNothingSecret(traced);
+    // Reads of a run (the stream describes it before its first event) make no spans: only what changes it.
+    assert.deepEqual(receiver.spans.filter((span) => /^(DescribeWorkflow|QueryWorkflow)/.test(span.name)).map((span) => span.name), []);
     tracedHistory = await historyOf(traced.runId);
 
     // A malformed traceparent is ignored: the request is answered and starts a trace of its own.

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RequestHandler } from 'express';
 import type { Tracer } from '@opentelemetry/api';
-import type { ClientInterceptors } from '@temporalio/client';
+import type { ClientInterceptors, WorkflowClientInterceptor } from '@temporalio/client';
 import type { WorkflowInfo } from '@temporalio/workflow';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import type { OpenTelemetryWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
@@ -56,6 +56,27 @@ function namingInfo(info: WorkflowInfo): WorkflowInfo {
   return { workflowId, runId, workflowType, taskQueue, namespace, attempt } as WorkflowInfo;
 }
 
+/**
+ * Temporal's client interceptor for what changes a run (its start, signals, updates, cancelling
+ * and terminating), not for reads of it: every stream, poll and list describes or queries runs,
+ * and a span for each would be noise in the run's trace and time on every reader's way (the
+ * describe before a stream's first event, for one). The calls are Temporal's, untouched.
+ */
+function changesOnly(interceptor: WorkflowClientInterceptor): WorkflowClientInterceptor {
+  const { start, startWithDetails, startUpdate, startUpdateWithStart, signal, signalWithStart, terminate, cancel } = interceptor;
+  const bound = <T extends ((...args: never[]) => unknown) | undefined>(method: T): T => method?.bind(interceptor) as T;
+  return {
+    start: bound(start),
+    startWithDetails: bound(startWithDetails),
+    startUpdate: bound(startUpdate),
+    startUpdateWithStart: bound(startUpdateWithStart),
+    signal: bound(signal),
+    signalWithStart: bound(signalWithStart),
+    terminate: bound(terminate),
+    cancel: bound(cancel),
+  };
+}
+
 /** Starts tracing when an endpoint is configured (undefined, and nothing loaded, when not). */
 export async function startTracing(settings: TracingSettings, defaultServiceName: string, warn?: TracingWarn): Promise<Tracing | undefined> {
   if (!settings.tracesEndpoint) return undefined;
@@ -88,7 +109,7 @@ export async function startTracing(settings: TracingSettings, defaultServiceName
   const exporter = temporal.makeWorkflowExporter(processor, resource);
   return {
     tracer,
-    clientInterceptors: { workflow: [new temporal.OpenTelemetryWorkflowClientInterceptor({ tracer })] },
+    clientInterceptors: { workflow: [changesOnly(new temporal.OpenTelemetryWorkflowClientInterceptor({ tracer }))] },
     middleware: httpSpans(tracer),
     worker: {
       workflowInterceptorModules: [fileURLToPath(new URL('./workflow-spans.ts', import.meta.url))],

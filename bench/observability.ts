@@ -7,7 +7,7 @@ import { startModelServer, type ModelServer } from '../src/demo-model/server';
 import { startChild, type Child } from '../test/helpers/processes';
 import { startSubscribers, tokenEnds } from './fanout';
 import { processMeter, type BenchTemporal } from './harness';
-import { ms, summarize, type Summary } from './stats';
+import { medianInterval, ms, summarize, type Summary } from './stats';
 import { isRunEnd } from '../src/shared/events';
 
 // What observability costs: `npm start` (worker and API in one process, with API keys) three
@@ -18,13 +18,15 @@ import { isRunEnd } from '../src/shared/events';
 // subscribers in a process of their own) turn by turn: token latency, and the CPU of the process
 // per token. The Temporal Web UI's summaries and current details are always on: every side pays.
 
-export type SideName = 'off' | 'defaults' | 'all';
+export type SideName = 'off' | 'defaults' | 'all' | 'stacks';
 
 export interface ObservabilitySide {
   name: SideName;
   ttft: Summary;
   /** This side minus off, triple by triple (absent for off). */
   addedTtft?: Summary;
+  /** A 95% interval for addedTtft's median (bootstrap). */
+  addedTtftInterval?: { low: number; high: number };
   fanout: { tokenLatency: Summary; cpuMsPerToken: number; complete: number; runs: number };
 }
 
@@ -35,12 +37,16 @@ export interface ObservabilityResult {
   exported: { traceRequests: number; traceBytes: number; scrapes: number; scrapeBytes: number };
 }
 
-/** What each side runs with: off; npm start's defaults (metrics, scraped, and info logs); and traces as well. */
+/**
+ * What each side runs with: off; npm start's defaults (metrics, scraped, and info logs); traces as
+ * well; and off but with Temporal's workflow stack traces (WORKFLOW_STACK_TRACES=on, default off).
+ */
 const sideEnv = (name: SideName, traceUrl: string): Record<string, string> => ({
-  METRICS: name === 'off' ? 'off' : 'on',
-  LOG_LEVEL: name === 'off' ? 'warn' : 'info',
+  METRICS: name === 'off' || name === 'stacks' ? 'off' : 'on',
+  LOG_LEVEL: name === 'off' || name === 'stacks' ? 'warn' : 'info',
   LOG_FORMAT: 'json',
   ...(name === 'all' ? { OTEL_EXPORTER_OTLP_ENDPOINT: traceUrl } : {}),
+  ...(name === 'stacks' ? { WORKFLOW_STACK_TRACES: 'on' } : {}),
 });
 
 const ttftAnswer = 'Hello from the model, briefly.';
@@ -144,12 +150,12 @@ export async function observabilityScenario(temporal: BenchTemporal, options: { 
   });
   const traces = await startTraceSink();
   const apiKey = `bench-${randomBytes(16).toString('hex')}`;
-  const names: SideName[] = ['off', 'defaults', 'all'];
+  const names: SideName[] = ['off', 'defaults', 'all', 'stacks'];
   const products = await Promise.all(names.map((name) => startProduct(name, temporal, model, apiKey, traces.url)));
   // Prometheus' part: a scrape of each side with metrics every 15 s, all along.
   const scraped = { scrapes: 0, bytes: 0 };
   const scraper = setInterval(() => {
-    for (const product of products.filter((candidate) => candidate.name !== 'off')) {
+    for (const product of products.filter((candidate) => candidate.name === 'defaults' || candidate.name === 'all')) {
       void fetch(`${product.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } })
         .then(async (response) => {
           scraped.bytes += (await response.text()).length;
@@ -189,7 +195,7 @@ export async function observabilityScenario(temporal: BenchTemporal, options: { 
       (name): ObservabilitySide => ({
         name,
         ttft: summarize(ttft.get(name)!),
-        ...(name === 'off' ? {} : { addedTtft: summarize(added.get(name)!) }),
+        ...(name === 'off' ? {} : { addedTtft: summarize(added.get(name)!), addedTtftInterval: medianInterval(added.get(name)!) }),
         fanout: { tokenLatency: summarize(fanout.get(name)!.latencies), cpuMsPerToken: fanout.get(name)!.cpuMs / (tokens * options.fanoutRuns), complete: fanout.get(name)!.complete, runs: options.fanoutRuns },
       }),
     );
@@ -217,13 +223,15 @@ export function observabilitySection(result: ObservabilityResult): string {
   const { settings, sides } = result;
   const off = sides.find((side) => side.name === 'off')!;
   const verdict = (value: number, limit: number) => (value < limit ? `under ${limit} ms` : `**over ${limit} ms**`);
-  const label: Record<SideName, string> = { off: 'off', defaults: "npm start's defaults (metrics, logs)", all: 'all on (+ traces)' };
+  const interval = (side: ObservabilitySide) => (side.addedTtftInterval ? `${ms(side.addedTtftInterval.low)} to ${ms(side.addedTtftInterval.high)}` : 'not measured');
+  const label: Record<SideName, string> = { off: 'off', defaults: "npm start's defaults (metrics, logs)", all: 'all on (+ traces)', stacks: 'stack traces' };
+  const stacks = sides.find((side) => side.name === 'stacks');
   const rows = sides
-    .filter((side) => side.name !== 'off')
+    .filter((side) => side.name === 'defaults' || side.name === 'all')
     .map((side) => {
       const addedCpu = side.fanout.cpuMsPerToken - off.fanout.cpuMsPerToken;
       return [
-        `| **${label[side.name]}**: time to first token added, p50 (pairwise) | ${ms(side.addedTtft!.p50)} (${verdict(side.addedTtft!.p50, 2)}) |`,
+        `| **${label[side.name]}**: time to first token added, p50 (pairwise) | ${ms(side.addedTtft!.p50)} (${verdict(side.addedTtft!.p50, 2)}; 95% interval ${interval(side)}) |`,
         `| time to first token p50 / p90 | ${ms(side.ttft.p50)} / ${ms(side.ttft.p90)} (off: ${ms(off.ttft.p50)} / ${ms(off.ttft.p90)}) |`,
         `| fan-out CPU per token added | ${addedCpu.toFixed(3)} ms (${verdict(addedCpu, 1)}; ${side.fanout.cpuMsPerToken.toFixed(3)} ms against ${off.fanout.cpuMsPerToken.toFixed(3)} ms) |`,
         `| fan-out token latency p50 / p99 | ${ms(side.fanout.tokenLatency.p50)} / ${ms(side.fanout.tokenLatency.p99)} (off: ${ms(off.fanout.tokenLatency.p50)} / ${ms(off.fanout.tokenLatency.p99)}) |`,
@@ -233,21 +241,28 @@ export function observabilitySection(result: ObservabilityResult): string {
     .join('\n');
   return `## Observability overhead
 
-\`npm start\` three times, side by side on the same Temporal and model, with API keys: **off**
+\`npm start\` ${sides.length} times, side by side on the same Temporal and model, with API keys: **off**
 (\`METRICS=off\`, no traces, \`LOG_LEVEL=warn\`); **npm start's defaults** (metrics, scraped every
 ${settings.scrapeIntervalMs / 1000} s as Prometheus would, and access and SDK logs at \`info\` as
-JSON); **all on** (the defaults and OpenTelemetry traces to an OTLP/HTTP receiver). The Temporal
-Web UI's summaries and current details are on in all three. Time to first token:
-${settings.triples} interleaved triples, in rotating order (POST to the first \`text.delta\` at an
+JSON); **all on** (the defaults and OpenTelemetry traces to an OTLP/HTTP receiver)${stacks ? "; and off but with Temporal's workflow stack traces (`WORKFLOW_STACK_TRACES=on`)" : ''}. The Temporal
+Web UI's summaries and current details are on in all. Time to first token:
+${settings.triples} interleaved rounds, in rotating order (POST to the first \`text.delta\` at an
 SSE client, 100 ms before the model's first token); "added" is a side minus off in the same
-triple. Fan-out: ${settings.fanoutRuns} runs a side, in turn, each streaming ${settings.tokens}
+round, with a 95% interval for its median (bootstrap) to say what the rounds can tell apart. Fan-out: ${settings.fanoutRuns} runs a side, in turn, each streaming ${settings.tokens}
 tokens (one every ${settings.tokenDelayMs} ms) to ${settings.subscribers} SSE subscribers in a
 process of their own; CPU is the product process's, per token streamed to all its subscribers.
 
 | | |
 | --- | --- |
 ${rows}
-
+${
+  stacks
+    ? `
+**Temporal's workflow stack traces** (\`WORKFLOW_STACK_TRACES=on\`; off by default, src/workflows/stack-traces-off.ts):
+time to first token ${ms(stacks.ttft.p50)} at p50 against ${ms(off.ttft.p50)} off, ${ms(stacks.addedTtft!.p50)} more (pairwise p50; 95% interval ${interval(stacks)}); fan-out CPU per token ${stacks.fanout.cpuMsPerToken.toFixed(3)} ms.
+`
+    : ''
+}
 While measured, the traced side sent ${result.exported.traceRequests} trace exports
 (${(result.exported.traceBytes / 1024).toFixed(0)} KB), and the sides with metrics answered
 ${result.exported.scrapes} scrapes (${(result.exported.scrapeBytes / 1024).toFixed(0)} KB).

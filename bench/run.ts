@@ -131,7 +131,7 @@ try {
     sections.push(reproducible('estimates', estimatesSection(estimates)));
   }
   if (scenarios.has('observability')) {
-    const observability = await observabilityScenario(temporal, { triples: full ? 100 : 30, fanoutRuns: full ? 6 : 2 });
+    const observability = await observabilityScenario(temporal, { triples: full ? 300 : 30, fanoutRuns: full ? 6 : 2 });
     results.observability = observability;
     sections.push(reproducible('observability', observabilitySection(observability)));
   }

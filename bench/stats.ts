@@ -43,3 +43,28 @@ export function summarize(values: number[]): Summary {
 }
 
 export const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+/**
+ * A 95% interval for the median (percentile bootstrap, 2000 resamples, a fixed seed so that a
+ * result file always gives the same interval): how far the median of a noisy sample can be trusted.
+ */
+export function medianInterval(values: number[], resamples = 2000): { low: number; high: number } {
+  if (values.length === 0) return { low: Number.NaN, high: Number.NaN };
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const sample = new Float64Array(values.length);
+  const medians: number[] = [];
+  for (let round = 0; round < resamples; round++) {
+    for (let index = 0; index < values.length; index++) sample[index] = values[Math.floor(random() * values.length)]!;
+    sample.sort();
+    const middle = (sample.length - 1) / 2;
+    medians.push((sample[Math.floor(middle)]! + sample[Math.ceil(middle)]!) / 2);
+  }
+  return { low: percentile(medians, 2.5), high: percentile(medians, 97.5) };
+}

@@ -38,7 +38,7 @@ export interface WorkerTracing {
 
 export interface Tracing {
   tracer: Tracer;
-  /** For the API's Temporal clients: a workflow start (signal, update, query) joins the caller's trace. */
+  /** For the API's Temporal clients: a workflow start (signal, update, cancel) joins the caller's trace; reads make no spans. */
   clientInterceptors: ClientInterceptors;
   /** A SERVER span per API request, continuing an incoming W3C traceparent. */
   middleware: RequestHandler;
